@@ -1,0 +1,138 @@
+"""heat.py over query outputs of a real heat 26.0.2 database.
+
+Captured with `mariadb --batch --raw` running heat.STACKS_SQL, OWNERS_SQL and
+SERVICES_SQL against a scratch heat database served by two real heat-engines
+(osl-node-a with convergence, osl-node-b legacy) with five chained stacks of
+OS::Heat::TestResource in CREATE_IN_PROGRESS:
+
+- mixed_*: both engines up. Legacy stacks osl-chain-2/4 are locked in
+  stack_lock by node-b; convergence stacks osl-chain-1/5 have a resource
+  locked by node-a and osl-chain-3 one locked by node-b. An earlier node-b
+  engine (stopped gracefully) left a soft-deleted service row.
+- dead_owner_*: the same after node-b got SIGTERM and was cut off after the
+  graceful timeout: its locks stayed, its service row was not deleted and
+  went stale (130 s > 2 x report_interval 60).
+"""
+
+import os
+
+import pytest
+
+from ansible_collections.openstack_ops.upgrade.plugins.module_utils import heat
+from ansible_collections.openstack_ops.upgrade.plugins.module_utils.mysql import parse_batch
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'heat_stacks')
+NODE_A = '500ee3eb-e925-479d-852d-c6cef0d3601d'
+NODE_B = '2857e8d0-395f-4d92-9283-896c39a796aa'
+NODE_B_OLD = '82ea68a5-0868-4932-89b9-f0a8341c42bb'
+
+
+def rows(prefix, name):
+    with open(os.path.join(FIXTURES, '%s_%s.tsv' % (prefix, name))) as handle:
+        return parse_batch(handle.read())
+
+
+def report(prefix, **kwargs):
+    return heat.build_report(rows(prefix, 'stacks'), rows(prefix, 'owners'), rows(prefix, 'services'), **kwargs)
+
+
+def by_name(result):
+    return {s['name']: s for s in result['in_progress']}
+
+
+def test_all_stacks_in_progress_with_their_owners():
+    result = report('mixed')
+    stacks = by_name(result)
+    assert result['count'] == 5
+    assert sorted(stacks) == ['osl-chain-%d' % i for i in range(1, 6)]
+    assert [(o['engine_id'], o['source']) for o in stacks['osl-chain-2']['engines']] == [(NODE_B, 'stack_lock')]
+    assert [(o['engine_id'], o['source']) for o in stacks['osl-chain-1']['engines']] == [(NODE_A, 'resource')]
+    assert stacks['osl-chain-3']['engines'][0]['host'] == 'osl-node-b'
+    assert stacks['osl-chain-1']['convergence'] is True
+    assert stacks['osl-chain-2']['convergence'] is False
+    assert stacks['osl-chain-1']['current_traversal'] == 'a6d5972e-4edd-498b-8059-1f7324e3d6b0'
+    assert stacks['osl-chain-2']['current_traversal'] is None
+    assert stacks['osl-chain-1']['stack_status'] == 'CREATE_IN_PROGRESS'
+    assert all(s['owner_alive'] for s in result['in_progress'])
+
+
+def test_engines_alive_and_the_soft_deleted_row_left_out():
+    engines = {e['engine_id']: e for e in report('mixed')['engines']}
+    assert set(engines) == {NODE_A, NODE_B}  # NODE_B_OLD has deleted_at set and owns nothing
+    assert engines[NODE_A]['alive'] and engines[NODE_B]['alive']
+    assert engines[NODE_A]['stacks'] == 2
+    assert engines[NODE_B]['stacks'] == 3
+
+
+@pytest.mark.parametrize('kwargs, names', [
+    (dict(engine_hosts=['osl-node-b']), ['osl-chain-2', 'osl-chain-3', 'osl-chain-4']),
+    (dict(engine_hosts=['osl-node-a']), ['osl-chain-1', 'osl-chain-5']),
+    (dict(engine_ids=[NODE_A]), ['osl-chain-1', 'osl-chain-5']),
+    (dict(engine_hosts=['nowhere']), []),
+])
+def test_filter_on_old_engines(kwargs, names):
+    result = report('mixed', **kwargs)
+    assert sorted(by_name(result)) == names
+    assert result['count'] == len(names)
+    selected = [e['host'] for e in result['engines'] if e['selected']]
+    assert selected == [h for h in ['osl-node-a', 'osl-node-b'] if h in kwargs.get('engine_hosts', [])
+                        or (kwargs.get('engine_ids') and h == 'osl-node-a')]
+
+
+def test_dead_owner_is_reported_as_not_alive():
+    result = report('dead_owner', engine_hosts=['osl-node-b'])
+    engines = {e['engine_id']: e for e in result['engines']}
+    assert engines[NODE_B]['alive'] is False
+    assert engines[NODE_B]['deleted'] is False
+    assert engines[NODE_B]['age_seconds'] == 130
+    assert engines[NODE_A]['alive'] is True
+    assert result['count'] == 3
+    assert not any(s['owner_alive'] for s in result['in_progress'])
+    text = heat.describe(result)
+    assert text.startswith('3 stack(s) in progress: osl-chain-2 (CREATE_IN_PROGRESS, engines: 2857e8d0@osl-node-b dead)')
+
+
+def test_unowned_convergence_stack_between_steps():
+    # osl-chain-1 with no resource locked: its next step is a queue message
+    stacks = rows('mixed', 'stacks')
+    owners = [o for o in rows('mixed', 'owners') if o['stack_id'] != 'f8aa1197-bd41-49ac-8b9e-3045c5ab515b']
+    services = rows('mixed', 'services')
+    kept = heat.build_report(stacks, owners, services, engine_hosts=['osl-node-b'])
+    assert 'osl-chain-1' in by_name(kept)
+    assert by_name(kept)['osl-chain-1']['owned'] is False
+    dropped = heat.build_report(stacks, owners, services, engine_hosts=['osl-node-b'], include_unowned=False)
+    assert 'osl-chain-1' not in by_name(dropped)
+    assert 'osl-chain-1' in by_name(heat.build_report(stacks, owners, services))
+
+
+def test_lock_of_an_engine_without_service_row():
+    stacks = rows('mixed', 'stacks')[:1]
+    owners = [dict(stack_id=stacks[0]['id'], engine_id='gone-engine', source='stack_lock')]
+    result = heat.build_report(stacks, owners, [], engine_ids=['gone-engine'])
+    assert result['count'] == 1
+    assert result['engines'][0]['engine_id'] == 'gone-engine'
+    assert result['engines'][0]['alive'] is False
+
+
+@pytest.mark.parametrize('row, alive', [
+    (dict(age_seconds='35', report_interval='60', deleted_at=None), True),
+    (dict(age_seconds='120', report_interval='60', deleted_at=None), True),
+    (dict(age_seconds='121', report_interval='60', deleted_at=None), False),
+    (dict(age_seconds='5', report_interval='60', deleted_at='2026-11-22 14:03:42'), False),
+    (dict(age_seconds=None, report_interval='60', deleted_at=None), False),
+])
+def test_engine_alive_follows_heat_format_service(row, alive):
+    assert heat.engine_alive(row) is alive
+
+
+def test_no_stack_in_progress():
+    result = heat.build_report([], [], rows('mixed', 'services'))
+    assert result['count'] == 0
+    assert heat.describe(result) == 'no stack in progress'
+
+
+def test_queries_filter_deleted_stacks_by_deleted_at():
+    # heat's SoftDelete mixin has deleted_at only; there is no "deleted" column
+    assert 's.deleted_at IS NULL' in heat.STACKS_SQL
+    assert heat.OWNERS_SQL.count('s.deleted_at IS NULL') == 2
+    assert ' deleted ' not in heat.STACKS_SQL
