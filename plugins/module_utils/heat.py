@@ -107,14 +107,16 @@ def _engine_matches(engine, engine_ids, engine_hosts):
 
 
 def build_report(stack_rows, owner_rows, service_rows, engine_ids=None, engine_hosts=None,
-                 include_unowned=True):
+                 include_unowned=True, stack_ids=None):
     """Stacks in progress with their owning engines, filtered to some engines.
 
     Returns ``{'in_progress': [...], 'engines': [...], 'count': n}``. Without
     ``engine_ids``/``engine_hosts`` every stack in progress is listed. With
     them, a stack is listed when one of its engines matches, or when no
     engine owns it right now and ``include_unowned`` is true (its next step
-    may be waiting in an old engine's queue). ``engines`` lists every live
+    may be waiting in an old engine's queue). With ``stack_ids`` only those
+    stacks are considered. A stack is ``stuck`` when engines own it and none
+    of them is alive: nothing will ever finish it. ``engines`` lists every live
     (not deleted) engine and every engine that owns a listed stack.
     """
     engines = parse_engines(service_rows)
@@ -125,7 +127,10 @@ def build_report(stack_rows, owner_rows, service_rows, engine_ids=None, engine_h
 
     stacks = []
     used = set()
+    wanted = set(stack_ids) if stack_ids is not None else None
     for row in stack_rows:
+        if wanted is not None and row['id'] not in wanted:
+            continue
         owned_by = []
         for engine_id, source in sorted(set(owners.get(row['id'], []))):
             engine = engines.get(engine_id) or dict(
@@ -159,6 +164,7 @@ def build_report(stack_rows, owner_rows, service_rows, engine_ids=None, engine_h
             engines=owned_by,
             owned=bool(owned_by),
             owner_alive=any(o['alive'] for o in owned_by),
+            stuck=bool(owned_by) and not any(o['alive'] for o in owned_by),
         ))
 
     listed = []
@@ -185,9 +191,22 @@ def describe(report):
                                              ' and %d more' % more if more > 0 else '')
 
 
-def read_report(client, database, engine_ids=None, engine_hosts=None, include_unowned=True):
+def selected_alive(report):
+    """Engines of a report that match the filter and are alive."""
+    return [e for e in report['engines'] if e['selected'] and e['alive']]
+
+
+def describe_engines(report):
+    """Short text of the engines of a report, for wait messages."""
+    return 'engines: %s' % (', '.join('%s@%s %s' % (e['engine_id'][:8], e.get('host'),
+                                                    'alive' if e['alive'] else 'not alive')
+                                      for e in report['engines'] if e['selected']) or 'none selected')
+
+
+def read_report(client, database, engine_ids=None, engine_hosts=None, include_unowned=True,
+                stack_ids=None):
     """Query Heat's database once and build the report."""
     stacks = client.query(STACKS_SQL, database=database)
     owners = client.query(OWNERS_SQL, database=database) if stacks else []
     services = client.query(SERVICES_SQL, database=database)
-    return build_report(stacks, owners, services, engine_ids, engine_hosts, include_unowned)
+    return build_report(stacks, owners, services, engine_ids, engine_hosts, include_unowned, stack_ids)

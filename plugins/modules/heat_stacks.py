@@ -70,12 +70,20 @@ options:
     description:
       - User to connect as; overrides the one of I(database_url) or I(config_file).
     type: str
+  stack_ids:
+    description:
+      - Only these stacks. A rolling upgrade lists the stacks in progress when the last heat-api moved
+        to the new release, then waits for exactly those, while new stacks keep arriving on new engines.
+    type: list
+    elements: str
   wait:
     description:
       - C(none_in_progress) polls until no (selected) stack is in progress, within I(timeout).
+      - C(engine_alive) polls until an engine selected by I(engine_hosts) or I(engine_ids) is alive, for
+        example after starting a new heat-engine. An engine writes its C(service) row when it starts.
       - Without it the state is read once.
     type: str
-    choices: [none_in_progress]
+    choices: [engine_alive, none_in_progress]
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - openstack_ops.upgrade.wait
@@ -152,7 +160,9 @@ engines:
             alive: true, deleted: false, updated_at: '2026-11-22 14:10:02', age_seconds: 12, report_interval: 60,
             stacks: 1, selected: true}]
 in_progress:
-  description: Stacks in progress (filtered), oldest first, with the engines that own them.
+  description:
+    - Stacks in progress (filtered), oldest first, with the engines that own them.
+    - C(stuck) is true when engines own the stack and none of them is alive, so nothing will finish it.
   returned: always
   type: list
   elements: dict
@@ -160,7 +170,7 @@ in_progress:
             stack_status: CREATE_IN_PROGRESS, convergence: true, current_traversal: 3c1e..., owner_id: null,
             nested_depth: 0, tenant: admin, backup: false, created_at: '2026-11-22 14:09:50', updated_at: null,
             engines: [{engine_id: 8d1b4a6e-0d3c-4f0e-9a51-5b7f4b0d2b11, host: node1, alive: true, source: resource}],
-            owned: true, owner_alive: true}]
+            owned: true, owner_alive: true, stuck: false}]
 '''
 
 import time
@@ -169,7 +179,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.command import CommandRunner
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.errors import OpsError
-from ansible_collections.openstack_ops.upgrade.plugins.module_utils.heat import describe, read_report
+from ansible_collections.openstack_ops.upgrade.plugins.module_utils.heat import (
+    describe,
+    describe_engines,
+    read_report,
+    selected_alive,
+)
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.mysql import (
     CONNECTION_ARGUMENT_SPEC,
     CONNECTION_MUTUALLY_EXCLUSIVE,
@@ -189,12 +204,14 @@ def main():
         engine_hosts=dict(type='list', elements='str'),
         engine_ids=dict(type='list', elements='str'),
         include_unowned=dict(type='bool', default=True),
-        wait=dict(type='str', choices=['none_in_progress']),
+        stack_ids=dict(type='list', elements='str'),
+        wait=dict(type='str', choices=['engine_alive', 'none_in_progress']),
     )
     argument_spec.update(CONNECTION_ARGUMENT_SPEC)
     argument_spec.update(WAIT_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec,
                            mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE,
+                           required_if=[('wait', 'engine_alive', ('engine_hosts', 'engine_ids'), True)],
                            supports_check_mode=True)
     params = module.params
     start = time.monotonic()
@@ -207,14 +224,21 @@ def main():
         with MySQLClient(module, runner, conn) as client:
             def probe():
                 return read_report(client, database, params['engine_ids'], params['engine_hosts'],
-                                   params['include_unowned'])
+                                   params['include_unowned'], params['stack_ids'])
 
-            if params['wait'] == 'none_in_progress':
+            if params['wait']:
+                if params['wait'] == 'none_in_progress':
+                    predicate, what, shown = (lambda report: report['count'] == 0,
+                                              'no Heat stack in progress on the selected engines', describe)
+                else:
+                    predicate, what, shown = (lambda report: bool(selected_alive(report)),
+                                              'a live heat-engine on %s' % ', '.join(
+                                                  (params['engine_hosts'] or []) + (params['engine_ids'] or [])),
+                                              describe_engines)
                 try:
-                    waited = wait_for(probe, lambda report: report['count'] == 0, params['timeout'],
+                    waited = wait_for(probe, predicate, params['timeout'],
                                       sleep=params['sleep'], delay=params['delay'],
-                                      what='no Heat stack in progress on the selected engines',
-                                      describe=describe)
+                                      what=what, describe=shown)
                 except WaitTimeout as exc:
                     result.update(exc.state)
                     result['attempts'] = exc.attempts

@@ -136,3 +136,39 @@ def test_queries_filter_deleted_stacks_by_deleted_at():
     assert 's.deleted_at IS NULL' in heat.STACKS_SQL
     assert heat.OWNERS_SQL.count('s.deleted_at IS NULL') == 2
     assert ' deleted ' not in heat.STACKS_SQL
+
+
+def _row(stack_id, name):
+    return {'id': stack_id, 'name': name, 'action': 'CREATE', 'status': 'IN_PROGRESS', 'convergence': '1'}
+
+
+def _service(engine_id, host, age, deleted=None):
+    return {'engine_id': engine_id, 'host': host, 'hostname': host, 'binary': 'heat-engine',
+            'report_interval': '60', 'age_seconds': str(age), 'deleted_at': deleted}
+
+
+def test_stack_ids_limit_the_report_to_the_cutover_snapshot():
+    from ansible_collections.openstack_ops.upgrade.plugins.module_utils.heat import build_report
+    report = build_report([_row('a', 'old'), _row('b', 'new')], [], [_service('e1', 'node3', 5)],
+                          stack_ids=['a'])
+    assert [s['name'] for s in report['in_progress']] == ['old']
+    assert report['count'] == 1
+
+
+def test_a_stack_owned_only_by_dead_engines_is_stuck():
+    from ansible_collections.openstack_ops.upgrade.plugins.module_utils.heat import build_report
+    owners = [{'stack_id': 'a', 'engine_id': 'dead', 'source': 'resource'},
+              {'stack_id': 'b', 'engine_id': 'live', 'source': 'resource'}]
+    services = [_service('dead', 'node1', 500), _service('live', 'node2', 3)]
+    report = build_report([_row('a', 'x'), _row('b', 'y'), _row('c', 'between-steps')], owners, services)
+    assert {s['name']: s['stuck'] for s in report['in_progress']} == {'x': True, 'y': False, 'between-steps': False}
+
+
+def test_selected_alive_finds_the_new_engine_of_a_host():
+    from ansible_collections.openstack_ops.upgrade.plugins.module_utils.heat import build_report, selected_alive
+    services = [_service('old', 'node1', 0, deleted='2026-11-22 14:00:00'), _service('new', 'node1', 2),
+                _service('other', 'node2', 1)]
+    report = build_report([], [], services, engine_hosts=['node1'])
+    assert [e['engine_id'] for e in selected_alive(report)] == ['new']
+    report = build_report([], [], [_service('stale', 'node1', 400)], engine_hosts=['node1'])
+    assert selected_alive(report) == []
