@@ -198,6 +198,14 @@ from ansible_collections.openstack_ops.upgrade.plugins.module_utils.waiter impor
 )
 
 
+def _none_in_progress(report):
+    return report['count'] == 0
+
+
+def _engine_alive(report):
+    return bool(selected_alive(report))
+
+
 def main():
     argument_spec = dict(
         database=dict(type='str'),
@@ -228,10 +236,10 @@ def main():
 
             if params['wait']:
                 if params['wait'] == 'none_in_progress':
-                    predicate, what, shown = (lambda report: report['count'] == 0,
+                    predicate, what, shown = (_none_in_progress,
                                               'no Heat stack in progress on the selected engines', describe)
                 else:
-                    predicate, what, shown = (lambda report: bool(selected_alive(report)),
+                    predicate, what, shown = (_engine_alive,
                                               'a live heat-engine on %s' % ', '.join(
                                                   (params['engine_hosts'] or []) + (params['engine_ids'] or [])),
                                               describe_engines)
