@@ -7,21 +7,22 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: task_timer
 type: aggregate
-short_description: Write how long every task took, per host, to a JSON file
+short_description: Append how long every task took, per host, to a JSON-lines file
 version_added: 0.1.0
 description:
   - Records, for every task result, the play, the task name, the host, its start and end time and
-    whether it changed or failed, and writes them to a JSON file when the playbook ends.
+    whether it changed or failed, and appends them as one JSON line to a file when the playbook ends
+    (one line per playbook run; times are seconds since C(started_epoch)).
   - Used by the benchmarks under C(bench/) to tell the time of the intrinsic commands (installs,
     migrations, service stops and starts) from the orchestration around them.
-author: openstack_ops maintainers
+author: openstack_ops.upgrade contributors (!UNKNOWN)
 requirements:
   - enable in C(callbacks_enabled)
 options:
   output:
-    description: Path of the JSON file to write.
+    description: Path of the JSON-lines file to append to.
     type: path
-    default: task_timer.json
+    default: task_timer.jsonl
     env:
       - name: OPENSTACK_OPS_TASK_TIMER_OUTPUT
     ini:
@@ -30,7 +31,6 @@ options:
 '''
 
 import json
-import os
 import time
 
 from ansible.plugins.callback import CallbackBase
@@ -85,9 +85,8 @@ class CallbackModule(CallbackBase):
         self._record(result, 'unreachable')
 
     def v2_playbook_on_stats(self, stats):
-        path = self.get_option('output')
-        tmp = '%s.tmp' % path
-        with open(tmp, 'w') as handle:
-            json.dump({'wall_seconds': round(time.time() - self._started, 3), 'tasks': self._records},
-                      handle, indent=1)
-        os.replace(tmp, path)
+        line = json.dumps({'started_epoch': round(self._started, 3),
+                           'wall_seconds': round(time.time() - self._started, 3),
+                           'tasks': self._records})
+        with open(self.get_option('output'), 'a') as handle:
+            handle.write(line + '\n')

@@ -188,7 +188,7 @@ def describe(report):
                   for o in s['engines']) or 'none') for s in report['in_progress'][:10])
     more = len(report['in_progress']) - 10
     return '%d stack(s) in progress: %s%s' % (report['count'], shown,
-                                             ' and %d more' % more if more > 0 else '')
+                                              ' and %d more' % more if more > 0 else '')
 
 
 def selected_alive(report):

@@ -81,8 +81,8 @@ def test_finish_dump_hashes_the_final_file_and_counts_rows_in_one_pass(tmp_path,
 def test_verify_checksum_refuses_a_changed_file(tmp_path):
     path = tmp_path / 'heat-20261122T135704Z.sql'
     path.write_text('-- dump\n')
-    backup.write_text_atomic(str(path) + '.sha256', backup.checksum_line(hashlib.sha256(b'-- dump\n').hexdigest(),
-                                                                      str(path)))
+    line = backup.checksum_line(hashlib.sha256(b'-- dump\n').hexdigest(), str(path))
+    backup.write_text_atomic(str(path) + '.sha256', line)
     assert backup.verify_checksum(str(path))[1] == 8
     path.write_text('-- dump changed\n')
     with pytest.raises(BackupError, match='does not match its checksum'):

@@ -1,0 +1,52 @@
+"""The last-engine guard is what keeps a chained stack on the old side from getting stuck."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'shared'))
+import labtest  # noqa: E402
+
+testinfra_hosts = ['ansible://infra']
+
+CHAIN, WAIT = 6, 25
+
+
+def stack(name):
+    rows = labtest.sql(
+        "SELECT s.action, s.status, TIMESTAMPDIFF(SECOND, s.created_at, UTC_TIMESTAMP()), "
+        "(SELECT COUNT(*) FROM heat.resource r WHERE r.stack_id = s.id AND r.engine_id IS NOT NULL), "
+        "(SELECT COUNT(*) FROM heat.resource r WHERE r.stack_id = s.id AND r.status = 'COMPLETE') "
+        "FROM heat.stack s WHERE s.name = '%s' AND s.deleted_at IS NULL" % name)
+    assert len(rows) == 1, rows
+    action, status, age, locked, done = rows[0]
+    return '%s_%s' % (action, status), int(age), int(locked), int(done)
+
+
+def outcome(log, task):
+    """The first result line ('ok: [node3]', 'skipping: [node3]') of a task in a run's output."""
+    lines = log.split('TASK [openstack_ops.upgrade.heat_rolling : %s' % task, 1)[1].splitlines()[1:]
+    return next(line for line in lines if line.strip())
+
+
+def run_log(name):
+    with open(os.path.join(labtest.RESULTS, name + '.log')) as handle:
+        return handle.read()
+
+
+def test_with_the_guard_the_chained_stack_completes_because_the_guard_waited():
+    state, done = stack('guard-on-chain')[0], stack('guard-on-chain')[3]
+    assert (state, done) == ('CREATE_COMPLETE', CHAIN)
+    assert outcome(run_log('guard-on-chain'), 'Wait until those stacks have finished').startswith('ok: [node3]')
+
+
+def test_without_the_guard_the_chained_stack_is_stuck_for_good():
+    assert outcome(run_log('guard-off-chain'), 'List the stacks in progress').startswith('skipping: [node3]')
+    state, age, locked, done = stack('guard-off-chain')
+    # Give it every chance: past the time the whole chain needs, plus a minute.
+    if age < CHAIN * WAIT + 60:
+        time.sleep(CHAIN * WAIT + 60 - age)
+        state, age, locked, done = stack('guard-off-chain')
+    assert state == 'CREATE_IN_PROGRESS'
+    assert locked == 0, 'an engine still works on it: not the lost-message case'
+    assert 0 < done < CHAIN

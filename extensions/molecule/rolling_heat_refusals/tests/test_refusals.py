@@ -1,0 +1,89 @@
+"""playbooks/rolling_heat.yml refuses bad input in its pre-flight and changes nothing."""
+
+import json
+import os
+import socket
+import sys
+import urllib.request
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'shared'))
+import labtest  # noqa: E402
+
+testinfra_hosts = ['ansible://infra']
+
+SERVICES = ['osl-%s-%s' % (n, s) for n in ('node1', 'node2', 'node3') for s in ('heat-api', 'heat-engine')]
+
+
+def haproxy_states():
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(os.path.join(labtest.LAB_ROOT, 'haproxy', 'admin.sock'))
+    sock.sendall(b'show servers state heat_api\n')
+    data = b''
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    # be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ...: the
+    # admin state is what an upgrade sets; the operational one follows health checks.
+    return sorted((line.split()[3], line.split()[6]) for line in data.decode().splitlines()[2:] if line.strip())
+
+
+def vhosts():
+    req = urllib.request.Request('http://127.0.0.1:15672/api/vhosts?columns=name')
+    req.add_header('Authorization', 'Basic Z3Vlc3Q6Z3Vlc3Q=')
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return sorted(v['name'] for v in json.load(resp))
+
+
+def snapshot():
+    """Everything an upgrade would change."""
+    nodes = {}
+    for node in ('node1', 'node2', 'node3'):
+        prefix = os.path.join(labtest.LAB_ROOT, 'nodes', node)
+        nodes[node] = {
+            'releases': sorted(os.listdir(os.path.join(prefix, 'releases'))),
+            'links': {s: labtest.release_of(node, s) for s in ('heat-api', 'heat-engine')},
+        }
+    backups = os.path.join(labtest.LAB_ROOT, 'backups')
+    return {
+        'pids': {s: labtest.pid_of(s) for s in SERVICES},
+        'nodes': nodes,
+        'schema': labtest.sql('SELECT version_num FROM heat.alembic_version'),
+        'vhosts': vhosts(),
+        'haproxy': haproxy_states(),
+        'backups': sorted(os.listdir(backups)) if os.path.isdir(backups) else [],
+    }
+
+
+REFUSALS = {
+    'skip_level': (['-e', 'upgrade_to_release=2026.2'],
+                   'Refusing to upgrade: 2025.2 to 2026.2 skips 1 releases'),
+    'unreachable_rabbitmq_api': (['-e', 'heat_rabbit_api_url=http://127.0.0.1:1'],
+                                 'The RabbitMQ management API at http://127.0.0.1:1 did not answer'),
+    'unknown_lb_backend': (['-e', 'heat_lb_backend=heat_api_v2'],
+                           'heat_api_v2'),
+    'unknown_lb_server': (['-e', 'heat_lb_server=ghost'],
+                          'ghost'),
+    'unwritable_backup_path': (['-e', 'heat_rolling_backup_dir=/proc/osl-backups'],
+                               '/proc/osl-backups'),
+    'single_heat_node': (['--limit', 'node1'],
+                         'A rolling upgrade needs at least 2 heat nodes'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(REFUSALS))
+def test_refused_in_preflight_with_nothing_changed(case):
+    args, message = REFUSALS[case]
+    before = snapshot()
+    # The case's own -e comes last and wins.
+    rc, out = labtest.playbook('playbooks/rolling_heat.yml',
+                               '-e', 'heat_rolling_backup_dir=%s/backups' % labtest.LAB_ROOT, *args)
+    assert rc != 0, out[-3000:]
+    assert message in out, out[-3000:]
+    # The run stopped in the pre-flight play: no later phase started.
+    assert 'PLAY [Install N+1 beside N' not in out, out[-3000:]
+    assert snapshot() == before
