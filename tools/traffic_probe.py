@@ -564,7 +564,12 @@ class Probe:
             threads.append(threading.Thread(target=self.creator, name='creator'))
         for thread in threads:
             thread.start()
-        self.wait_for_stop()
+        try:
+            self.wait_for_stop()
+        finally:
+            # Whatever happened, the traffic threads must end, or the process
+            # would never exit.
+            self.stop.set()
         for thread in threads + self._create_threads:
             thread.join()
         self.traffic_end = time.monotonic() - self.started
@@ -633,8 +638,12 @@ class Probe:
 # --------------------------------------------------------------------------
 
 def log(message):
-    sys.stderr.write('%s traffic_probe: %s\n' % (iso_time(time.time()), message))
-    sys.stderr.flush()
+    """One line on stderr; a closed or broken stderr never stops the probe."""
+    try:
+        sys.stderr.write('%s traffic_probe: %s\n' % (iso_time(time.time()), message))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def csv_reads(text):
@@ -685,11 +694,16 @@ def build_parser():
     parser.add_argument('--header', action='append', type=parse_header, default=[], metavar='NAME:VALUE',
                         help='extra request header (repeatable), e.g. X-Auth-Token:...')
     parser.add_argument('--daemonize', action='store_true', help='detach into the background first')
+    parser.add_argument('--log', help='with --daemonize, where the messages go (default OUTPUT.log, or nowhere)')
     return parser
 
 
-def daemonize():
-    """Classic double fork; stdin/stdout go to /dev/null, stderr is kept."""
+def daemonize(log_path=None):
+    """Classic double fork; stdin/stdout go to /dev/null, stderr to ``log_path`` (or /dev/null).
+
+    stderr must not stay the starter's pipe: the starter (an Ansible task)
+    exits, and a later write to the closed pipe would fail.
+    """
     if os.fork():
         os._exit(0)  # pylint: disable=protected-access
     os.setsid()
@@ -698,6 +712,12 @@ def daemonize():
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
+    if log_path:
+        err = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(err, 2)
+        os.close(err)
+    else:
+        os.dup2(devnull, 2)
     os.close(devnull)
 
 
@@ -718,7 +738,7 @@ def remove_pidfile(path):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.daemonize:
-        daemonize()
+        daemonize(args.log or (args.output + '.log' if args.output else None))
     if args.pidfile:
         write_pidfile(args.pidfile)
     if args.stop_file and os.path.exists(args.stop_file):

@@ -163,12 +163,16 @@ in_progress:
   description:
     - Stacks in progress (filtered), oldest first, with the engines that own them.
     - C(stuck) is true when engines own the stack and none of them is alive, so nothing will finish it.
+    - C(idle_seconds) is the time since the stack or any of its resources last changed, by the database's
+      clock. A convergence stack that no live engine owns and that stays idle far longer than its longest
+      resource has lost its next step (a message that will never come).
   returned: always
   type: list
   elements: dict
   sample: [{id: 5c3f0c1e-0d2b-4a53-8f5e-cc5f0a3f7f10, name: chain, action: CREATE, status: IN_PROGRESS,
             stack_status: CREATE_IN_PROGRESS, convergence: true, current_traversal: 3c1e..., owner_id: null,
             nested_depth: 0, tenant: admin, backup: false, created_at: '2026-11-22 14:09:50', updated_at: null,
+            idle_seconds: 4,
             engines: [{engine_id: 8d1b4a6e-0d3c-4f0e-9a51-5b7f4b0d2b11, host: node1, alive: true, source: resource}],
             owned: true, owner_alive: true, stuck: false}]
 '''

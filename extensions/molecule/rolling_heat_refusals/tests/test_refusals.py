@@ -87,3 +87,26 @@ def test_refused_in_preflight_with_nothing_changed(case):
     # The run stopped in the pre-flight play: no later phase started.
     assert 'PLAY [Install N+1 beside N' not in out, out[-3000:]
     assert snapshot() == before
+
+
+def test_engines_that_drop_messages_at_stop_are_refused():
+    """Old engines without oslo.messaging's queue manager lose messages when one stops."""
+    conf = os.path.join(labtest.LAB_ROOT, 'nodes', 'node2', 'releases', '2025.2', 'etc', 'heat', 'heat.conf')
+    with open(conf) as f:
+        original = f.read()
+    assert 'use_queue_manager = true\n' in original
+    before = snapshot()
+    try:
+        with open(conf, 'w') as f:
+            f.write(original.replace('use_queue_manager = true\n', ''))
+        rc, out = labtest.playbook('playbooks/rolling_heat.yml',
+                                   '-e', 'heat_rolling_backup_dir=%s/backups' % labtest.LAB_ROOT)
+    finally:
+        with open(conf, 'w') as f:
+            f.write(original)
+    assert rc != 0, out[-3000:]
+    assert 'node2: %s does not set [oslo_messaging_rabbit] use_queue_manager = true' % conf in out, out[-3000:]
+    # Only the node whose configuration lacks it is named.
+    assert out.count('does not set [oslo_messaging_rabbit] use_queue_manager') == 1, out[-3000:]
+    assert 'PLAY [Install N+1 beside N' not in out, out[-3000:]
+    assert snapshot() == before

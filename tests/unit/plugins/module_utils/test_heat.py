@@ -172,3 +172,21 @@ def test_selected_alive_finds_the_new_engine_of_a_host():
     assert [e['engine_id'] for e in selected_alive(report)] == ['new']
     report = build_report([], [], [_service('stale', 'node1', 400)], engine_hosts=['node1'])
     assert selected_alive(report) == []
+
+
+def test_idle_seconds_comes_from_the_database_clock():
+    # busy_*: heat 25.0.2 under the traffic probe (STACKS_SQL with idle_seconds),
+    # a long stack and a chained one each worked on by a live engine.
+    stacks = by_name(report('busy'))
+    assert stacks['rolling-25-26.rerun-839865-0001-long']['idle_seconds'] == 7
+    assert stacks['rolling-25-26.rerun-839865-0002-chained']['idle_seconds'] == 3
+    assert all(s['owner_alive'] and not s['stuck'] for s in stacks.values())
+
+
+def test_idle_seconds_is_none_when_the_query_did_not_read_it():
+    assert {s['idle_seconds'] for s in report('mixed')['in_progress']} == {None}
+
+
+def test_the_idle_time_counts_the_resources_changes():
+    assert 'MAX(COALESCE(r.updated_at, r.created_at))' in heat.STACKS_SQL
+    assert 'UTC_TIMESTAMP()) AS idle_seconds' in heat.STACKS_SQL
