@@ -111,7 +111,6 @@ def main():
     tag = 'bench-%s-%s' % (args.start.replace('.', ''), args.end.replace('.', ''))
     timer = os.path.join(RESULTS, tag + '.tasks.jsonl')
 
-    ansible_playbook('playbooks/lab.yml', '-e', 'lab_demo=false')
     ansible_playbook('extensions/molecule/shared/lab_at.yml', '-e', 'lab_at_release=%s' % args.start)
     for stale in (timer, os.path.join(RESULTS, tag + '.json')):
         if os.path.exists(stale):

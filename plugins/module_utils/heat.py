@@ -25,9 +25,10 @@ migrations only touch sync_point, snapshot and the new resource_snapshot):
 A convergence stack between two steps has no resource locked: its next step
 is a message in an engine_worker queue. Such a stack is reported with no
 engines (``owned: false``); see FIELD-NOTES on lost continuation messages.
-``idle_seconds`` is the time since the stack or any of its resources last
-changed (database clock): a chain between two steps is idle for a moment,
-a stack whose next step was lost stays idle for good.
+``idle_seconds`` is the time since the stack's last event or change
+(database clock; heat writes an event at every resource state change but
+leaves ``resource.updated_at`` empty): a chain between two steps is idle
+for a moment, a stack whose next step was lost stays idle for good.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ STACKS_SQL = (
     "SELECT s.id, s.name, s.action, s.status, s.convergence, s.current_traversal, "
     "s.owner_id, s.nested_depth, s.tenant, s.backup, s.created_at, s.updated_at, "
     "TIMESTAMPDIFF(SECOND, GREATEST(COALESCE(s.updated_at, s.created_at), "
-    "COALESCE((SELECT MAX(COALESCE(r.updated_at, r.created_at)) FROM resource r WHERE r.stack_id = s.id), "
+    "COALESCE((SELECT MAX(e.created_at) FROM event e WHERE e.stack_id = s.id), "
     "s.created_at)), UTC_TIMESTAMP()) AS idle_seconds "
     "FROM stack s WHERE s.status = 'IN_PROGRESS' AND s.deleted_at IS NULL "
     "ORDER BY s.created_at, s.id"

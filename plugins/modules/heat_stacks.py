@@ -163,8 +163,8 @@ in_progress:
   description:
     - Stacks in progress (filtered), oldest first, with the engines that own them.
     - C(stuck) is true when engines own the stack and none of them is alive, so nothing will finish it.
-    - C(idle_seconds) is the time since the stack or any of its resources last changed, by the database's
-      clock. A convergence stack that no live engine owns and that stays idle far longer than its longest
+    - C(idle_seconds) is the time since the stack's last event (heat writes one at every resource state
+      change) or its own last change, by the database's clock. A convergence stack that no live engine owns and that stays idle far longer than its longest
       resource has lost its next step (a message that will never come).
   returned: always
   type: list

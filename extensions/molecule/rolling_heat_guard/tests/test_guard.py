@@ -16,17 +16,17 @@ def stack(name):
     rows = labtest.sql(
         "SELECT s.action, s.status, TIMESTAMPDIFF(SECOND, s.created_at, UTC_TIMESTAMP()), "
         "(SELECT COUNT(*) FROM heat.resource r WHERE r.stack_id = s.id AND r.engine_id IS NOT NULL), "
-        "(SELECT COUNT(*) FROM heat.resource r WHERE r.stack_id = s.id AND r.status = 'COMPLETE') "
+        "(SELECT COUNT(*) FROM heat.resource r WHERE r.stack_id = s.id AND r.action = 'CREATE' AND r.status = 'COMPLETE') "
         "FROM heat.stack s WHERE s.name = '%s' AND s.deleted_at IS NULL" % name)
     assert len(rows) == 1, rows
     action, status, age, locked, done = rows[0]
     return '%s_%s' % (action, status), int(age), int(locked), int(done)
 
 
-def outcome(log, task):
-    """The first result line ('ok: [node3]', 'skipping: [node3]') of a task in a run's output."""
-    lines = log.split('TASK [openstack_ops.upgrade.heat_rolling : %s' % task, 1)[1].splitlines()[1:]
-    return next(line for line in lines if line.strip())
+def outcome(log, task, host='node3'):
+    """The result line of a task for one host ('ok: [node3]', 'skipping: [node3]') in a run's output."""
+    section = log.split('TASK [openstack_ops.upgrade.heat_rolling : %s' % task, 1)[1].split('\nTASK [', 1)[0]
+    return next(line.strip() for line in section.splitlines() if '[%s]' % host in line)
 
 
 def run_log(name):

@@ -174,19 +174,26 @@ def test_selected_alive_finds_the_new_engine_of_a_host():
     assert selected_alive(report) == []
 
 
-def test_idle_seconds_comes_from_the_database_clock():
-    # busy_*: heat 25.0.2 under the traffic probe (STACKS_SQL with idle_seconds),
-    # a long stack and a chained one each worked on by a live engine.
-    stacks = by_name(report('busy'))
-    assert stacks['rolling-25-26.rerun-839865-0001-long']['idle_seconds'] == 7
-    assert stacks['rolling-25-26.rerun-839865-0002-chained']['idle_seconds'] == 3
-    assert all(s['owner_alive'] and not s['stuck'] for s in stacks.values())
+def test_a_chain_whose_next_step_was_lost_is_unowned_and_idle():
+    # lost_step_*: heat 2026.2 engines after the control run of the
+    # rolling_heat_guard scenario: the last 2026.1 engine was stopped without
+    # the guard while a 6-step chain was in flight; 4 steps are CREATE_COMPLETE,
+    # the 5th waits in the old vhost's engine_worker queue with no consumer.
+    # No resource is locked; the last event was 124 s before the capture.
+    stacks = by_name(report('lost_step'))
+    chain = stacks['guard-off-chain']
+    assert chain['idle_seconds'] == 124
+    assert chain['owned'] is False and chain['owner_alive'] is False and chain['stuck'] is False
+    # The pre-flight's rule (heat_rolling: not owner_alive and idle past the threshold).
+    assert [s['name'] for s in report('lost_step')['in_progress']
+            if not s['owner_alive'] and s['idle_seconds'] >= 120] == ['guard-off-chain']
 
 
 def test_idle_seconds_is_none_when_the_query_did_not_read_it():
     assert {s['idle_seconds'] for s in report('mixed')['in_progress']} == {None}
 
 
-def test_the_idle_time_counts_the_resources_changes():
-    assert 'MAX(COALESCE(r.updated_at, r.created_at))' in heat.STACKS_SQL
+def test_the_idle_time_counts_the_stack_events():
+    # heat leaves resource.updated_at empty; its events carry the activity.
+    assert 'SELECT MAX(e.created_at) FROM event e WHERE e.stack_id = s.id' in heat.STACKS_SQL
     assert 'UTC_TIMESTAMP()) AS idle_seconds' in heat.STACKS_SQL
