@@ -114,7 +114,7 @@ def _engine_matches(engine, engine_ids, engine_hosts):
 
 
 def build_report(stack_rows, owner_rows, service_rows, engine_ids=None, engine_hosts=None,
-                 include_unowned=True, stack_ids=None):
+                 include_unowned=True, stack_ids=None, stale_after=None, ignore_stale=False):
     """Stacks in progress with their owning engines, filtered to some engines.
 
     Returns ``{'in_progress': [...], 'engines': [...], 'count': n}``. Without
@@ -123,7 +123,10 @@ def build_report(stack_rows, owner_rows, service_rows, engine_ids=None, engine_h
     engine owns it right now and ``include_unowned`` is true (its next step
     may be waiting in an old engine's queue). With ``stack_ids`` only those
     stacks are considered. A stack is ``stuck`` when engines own it and none
-    of them is alive: nothing will ever finish it. ``engines`` lists every live
+    of them is alive: nothing will ever finish it. With ``stale_after`` (seconds),
+    a stack no live engine works on and idle that long is ``stale``: stuck from
+    before, its next step lost; ``ignore_stale`` leaves such stacks out.
+    ``engines`` lists every live
     (not deleted) engine and every engine that owns a listed stack.
     """
     engines = parse_engines(service_rows)
@@ -153,6 +156,11 @@ def build_report(stack_rows, owner_rows, service_rows, engine_ids=None, engine_h
                     continue
             elif not include_unowned:
                 continue
+        idle = _int(row.get('idle_seconds'))
+        stale = (stale_after is not None and idle is not None and idle >= stale_after
+                 and not any(o['alive'] for o in owned_by))
+        if stale and ignore_stale:
+            continue
         used.update(o['engine_id'] for o in owned_by)
         stacks.append(dict(
             id=row['id'],
@@ -168,7 +176,8 @@ def build_report(stack_rows, owner_rows, service_rows, engine_ids=None, engine_h
             backup=_bool(row.get('backup')),
             created_at=row.get('created_at'),
             updated_at=row.get('updated_at'),
-            idle_seconds=_int(row.get('idle_seconds')),
+            idle_seconds=idle,
+            stale=stale,
             engines=owned_by,
             owned=bool(owned_by),
             owner_alive=any(o['alive'] for o in owned_by),
@@ -212,9 +221,10 @@ def describe_engines(report):
 
 
 def read_report(client, database, engine_ids=None, engine_hosts=None, include_unowned=True,
-                stack_ids=None):
+                stack_ids=None, stale_after=None, ignore_stale=False):
     """Query Heat's database once and build the report."""
     stacks = client.query(STACKS_SQL, database=database)
     owners = client.query(OWNERS_SQL, database=database) if stacks else []
     services = client.query(SERVICES_SQL, database=database)
-    return build_report(stacks, owners, services, engine_ids, engine_hosts, include_unowned, stack_ids)
+    return build_report(stacks, owners, services, engine_ids, engine_hosts, include_unowned, stack_ids,
+                        stale_after, ignore_stale)

@@ -76,6 +76,17 @@ options:
         to the new release, then waits for exactly those, while new stacks keep arriving on new engines.
     type: list
     elements: str
+  stale_after:
+    description:
+      - Seconds. A stack in progress that no live engine works on and that had no event for this long is
+        reported with C(stale=true), stuck already (its next step was lost) with nothing to finish it. Make
+        it longer than the longest resource of the cloud.
+    type: int
+  ignore_stale:
+    description:
+      - Leave the stacks that are C(stale) by I(stale_after) out of the report and out of the wait.
+    type: bool
+    default: false
   wait:
     description:
       - C(none_in_progress) polls until no (selected) stack is in progress, within I(timeout).
@@ -164,15 +175,17 @@ in_progress:
     - Stacks in progress (filtered), oldest first, with the engines that own them.
     - C(stuck) is true when engines own the stack and none of them is alive, so nothing will finish it.
     - C(idle_seconds) is the time since the stack's last event (heat writes one at every resource state
-      change) or its own last change, by the database's clock. A convergence stack that no live engine owns and that stays idle far longer than its longest
-      resource has lost its next step (a message that will never come).
+      change) or its own last change, by the database's clock. A convergence stack that no live engine
+      owns and that stays idle far longer than its longest resource has lost its next step (a message
+      that will never come).
+    - C(stale) is true when I(stale_after) is given and such a stack has been idle at least that long.
   returned: always
   type: list
   elements: dict
   sample: [{id: 5c3f0c1e-0d2b-4a53-8f5e-cc5f0a3f7f10, name: chain, action: CREATE, status: IN_PROGRESS,
             stack_status: CREATE_IN_PROGRESS, convergence: true, current_traversal: 3c1e..., owner_id: null,
             nested_depth: 0, tenant: admin, backup: false, created_at: '2026-11-22 14:09:50', updated_at: null,
-            idle_seconds: 4,
+            idle_seconds: 4, stale: false,
             engines: [{engine_id: 8d1b4a6e-0d3c-4f0e-9a51-5b7f4b0d2b11, host: node1, alive: true, source: resource}],
             owned: true, owner_alive: true, stuck: false}]
 '''
@@ -217,13 +230,16 @@ def main():
         engine_ids=dict(type='list', elements='str'),
         include_unowned=dict(type='bool', default=True),
         stack_ids=dict(type='list', elements='str'),
+        stale_after=dict(type='int'),
+        ignore_stale=dict(type='bool', default=False),
         wait=dict(type='str', choices=['engine_alive', 'none_in_progress']),
     )
     argument_spec.update(CONNECTION_ARGUMENT_SPEC)
     argument_spec.update(WAIT_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec,
                            mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE,
-                           required_if=[('wait', 'engine_alive', ('engine_hosts', 'engine_ids'), True)],
+                           required_if=[('wait', 'engine_alive', ('engine_hosts', 'engine_ids'), True),
+                                        ('ignore_stale', True, ('stale_after',))],
                            supports_check_mode=True)
     params = module.params
     start = time.monotonic()
@@ -236,7 +252,8 @@ def main():
         with MySQLClient(module, runner, conn) as client:
             def probe():
                 return read_report(client, database, params['engine_ids'], params['engine_hosts'],
-                                   params['include_unowned'], params['stack_ids'])
+                                   params['include_unowned'], params['stack_ids'],
+                                   params['stale_after'], params['ignore_stale'])
 
             if params['wait']:
                 if params['wait'] == 'none_in_progress':

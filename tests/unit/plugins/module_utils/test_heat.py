@@ -184,9 +184,28 @@ def test_a_chain_whose_next_step_was_lost_is_unowned_and_idle():
     chain = stacks['guard-off-chain']
     assert chain['idle_seconds'] == 124
     assert chain['owned'] is False and chain['owner_alive'] is False and chain['stuck'] is False
-    # The pre-flight's rule (heat_rolling: not owner_alive and idle past the threshold).
-    assert [s['name'] for s in report('lost_step')['in_progress']
-            if not s['owner_alive'] and s['idle_seconds'] >= 120] == ['guard-off-chain']
+    assert chain['stale'] is False  # no stale_after given
+
+
+@pytest.mark.parametrize('stale_after, stale', [(120, True), (124, True), (125, False)])
+def test_stale_after_marks_an_unowned_idle_stack(stale_after, stale):
+    assert by_name(report('lost_step', stale_after=stale_after))['guard-off-chain']['stale'] is stale
+
+
+def test_ignore_stale_leaves_the_stale_stack_out_of_the_report_and_the_count():
+    result = report('lost_step', stale_after=120, ignore_stale=True)
+    assert result['in_progress'] == [] and result['count'] == 0
+    assert report('lost_step', stale_after=125, ignore_stale=True)['count'] == 1
+
+
+def test_a_stack_a_live_engine_works_on_is_never_stale():
+    # mixed_* has no idle column; even with one, a live owner rules staleness out.
+    rows_ = rows('mixed', 'stacks')
+    for row in rows_:
+        row['idle_seconds'] = '99999'
+    result = heat.build_report(rows_, rows('mixed', 'owners'), rows('mixed', 'services'), stale_after=60)
+    assert all(s['stale'] is (not s['owner_alive']) for s in result['in_progress'])
+    assert any(s['owner_alive'] for s in result['in_progress'])
 
 
 def test_idle_seconds_is_none_when_the_query_did_not_read_it():
