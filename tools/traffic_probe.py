@@ -20,6 +20,12 @@ Traffic:
     resource), ``long`` (one resource with ``wait_secs``) and ``chained``
     (``--chain`` resources linked with ``depends_on``, each with ``wait_secs``).
 
+With ``--keystone-url``, one more thread asks Keystone for a token
+(``POST /auth/tokens``, password auth of ``--keystone-user`` in the Default
+domain, the password read from the environment variable named by
+``--keystone-password-env``) every ``--read-interval`` seconds, so Keystone's
+downtime is measured beside Heat's.
+
 A request fails when it gets an HTTP status >= 400 or raises (its status label
 is then ``error:<ExceptionClass>``, e.g. ``error:ConnectionRefusedError``,
 ``error:TimeoutError``). Times are offsets in seconds from ``started``, taken
@@ -38,7 +44,7 @@ Result JSON (``--output``, replaced atomically; rewritten every
 ``requests``     ``{sent, failed, by_status: {"200": n, "503": n, "error:...": n},
                  by_endpoint: {label: {sent, failed, latency_ms}}}``; labels are
                  ``GET /stacks``, ``GET /stacks/{name}``, ``GET /build_info``,
-                 ``GET /services``, ``POST /stacks``
+                 ``GET /services``, ``POST /stacks``, ``keystone POST /auth/tokens``
 ``latency_ms``   ``{p50, p90, p99, max}`` over all requests (nearest rank; null if none)
 ``failures``     the first 50 failed requests: ``{time, at, endpoint, status, latency_ms, error}``
 ``downtime``     ``{label: {windows: [[start, end], ...], total_seconds}}`` for every
@@ -83,6 +89,7 @@ READS = {
     'services': 'GET /services',
 }
 CREATE_LABEL = 'POST /stacks'
+TOKEN_LABEL = 'keystone POST /auth/tokens'
 
 # One request as the probe saw it. offset: seconds from the start, when sent.
 Request = namedtuple('Request', 'offset endpoint status ok latency_ms error')
@@ -434,9 +441,10 @@ class StackTracker:
 class Probe:
     """Runs readers, the creator, settling, deletion, and writes the result."""
 
-    def __init__(self, args, client=None):
+    def __init__(self, args, client=None, keystone_client=None):
         self.args = args
         self.client = client or HeatClient(args.url, dict(args.header), args.request_timeout)
+        self.keystone_client = keystone_client
         self.started = time.monotonic()
         self.started_epoch = time.time()
         self.recorder = Recorder(self.started)
@@ -537,6 +545,18 @@ class Probe:
             # The stack may exist anyway (e.g. the answer was lost): looked up when settling.
             self.stacks.create_failed(name, kind)
 
+    def token_body(self):
+        return {'auth': {'identity': {'methods': ['password'], 'password': {'user': {
+            'name': self.args.keystone_user, 'domain': {'id': 'default'},
+            'password': os.environ.get(self.args.keystone_password_env, '')}}}}}
+
+    def token_reader(self):
+        client = self.keystone_client or HeatClient(self.args.keystone_url, None, self.args.request_timeout)
+        while not self.stop.is_set():
+            offset = self.recorder.offset()
+            self.recorder.add(offset, TOKEN_LABEL, client.call('POST', '/auth/tokens', self.token_body()))
+            self.stop.wait(self.args.read_interval)
+
     def creator(self):
         index = 0
         while not self.stop.is_set():
@@ -562,6 +582,8 @@ class Probe:
                    for i in range(self.args.readers)]
         if self.args.create_interval > 0:
             threads.append(threading.Thread(target=self.creator, name='creator'))
+        if self.args.keystone_url:
+            threads.append(threading.Thread(target=self.token_reader, name='keystone'))
         for thread in threads:
             thread.start()
         try:
@@ -693,6 +715,10 @@ def build_parser():
     parser.add_argument('--delete-stacks', action='store_true', help='delete the probe\'s stacks after settling')
     parser.add_argument('--header', action='append', type=parse_header, default=[], metavar='NAME:VALUE',
                         help='extra request header (repeatable), e.g. X-Auth-Token:...')
+    parser.add_argument('--keystone-url', help='also ask this Keystone v3 URL for a token every --read-interval')
+    parser.add_argument('--keystone-user', default='admin', help='Keystone user, Default domain (default %(default)s)')
+    parser.add_argument('--keystone-password-env', default='PROBE_KEYSTONE_PASSWORD',
+                        help='environment variable holding the Keystone password (default %(default)s)')
     parser.add_argument('--daemonize', action='store_true', help='detach into the background first')
     parser.add_argument('--log', help='with --daemonize, where the messages go (default OUTPUT.log, or nowhere)')
     return parser

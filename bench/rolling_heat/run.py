@@ -20,13 +20,11 @@ Needs the lab's machine (root, loopback services); takes about 5 minutes.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-INVENTORY = os.path.join(ROOT, 'inventories', 'lab', 'hosts.yml')
-RESULTS = '/srv/openstack-lab/results'
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from benchlib import RESULTS, ROOT, ansible_playbook, union_seconds, write_result  # noqa: E402
 
 # Task name endings of the intrinsic work; everything else is orchestration.
 INTRINSIC = {
@@ -42,33 +40,6 @@ PHASES = {
     'New RabbitMQ vhost': 'vhost', 'Engines,': 'engines', 'APIs,': 'apis',
     'The last old engine': 'last_engine', 'Post-flight': 'postflight',
 }
-
-
-def ansible_playbook(*args, env=None):
-    full_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), OSL_PROJECT_DIR=ROOT,
-                    ANSIBLE_NOCOLOR='1')
-    full_env.update(env or {})
-    cmd = [os.path.join(ROOT, '.venv', 'bin', 'ansible-playbook'), '-i', INVENTORY] + list(args)
-    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-2000:])
-        raise SystemExit('ansible-playbook %s failed (rc %d)' % (' '.join(args), proc.returncode))
-    return proc.stdout
-
-
-def union_seconds(intervals):
-    """Total length of the union of [start, end] intervals."""
-    total, current_start, current_end = 0.0, None, None
-    for start, end in sorted(intervals):
-        if current_end is None or start > current_end:
-            if current_end is not None:
-                total += current_end - current_start
-            current_start, current_end = start, end
-        else:
-            current_end = max(current_end, end)
-    if current_end is not None:
-        total += current_end - current_start
-    return total
 
 
 def phase_of(play):
@@ -144,11 +115,7 @@ def main():
                    'stuck': len(probe['stacks']['stuck'])},
     }
     result.update(analyse(run))
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, 'w') as handle:
-        json.dump(result, handle, indent=2, sort_keys=True)
-        handle.write('\n')
-    print(json.dumps(result, indent=2, sort_keys=True))
+    write_result(args.output, result)
 
 
 if __name__ == '__main__':

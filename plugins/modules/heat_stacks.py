@@ -146,7 +146,7 @@ changed:
   returned: always
   type: bool
 commands:
-  description: The client commands run (no password in them).
+  description: The client commands of the last poll (no password in them).
   returned: always
   type: list
   elements: dict
@@ -251,6 +251,9 @@ def main():
         database = params['database'] or conn.get('database') or 'heat'
         with MySQLClient(module, runner, conn) as client:
             def probe():
+                # Only the last poll's commands are returned: a long wait
+                # would otherwise flood the output with repeated queries.
+                del runner.commands[:]
                 return read_report(client, database, params['engine_ids'], params['engine_hosts'],
                                    params['include_unowned'], params['stack_ids'],
                                    params['stale_after'], params['ignore_stale'])

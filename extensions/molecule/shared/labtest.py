@@ -4,6 +4,8 @@ against the lab exactly as an operator would, and read the lab's state."""
 import json
 import os
 import subprocess
+import urllib.error
+import urllib.request
 
 PROJECT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 INVENTORY = os.path.join(PROJECT, 'inventories', 'lab', 'hosts.yml')
@@ -87,3 +89,81 @@ def sql(query):
     """Run a query on the lab's MariaDB as root; rows as lists of strings."""
     proc = subprocess.run(['mariadb', '-N', '-B', '-e', query], capture_output=True, text=True, check=True)
     return [line.split('\t') for line in proc.stdout.splitlines()]
+
+
+KEYSTONE = 'http://127.0.0.1:5000/v3'
+HEAT = 'http://127.0.0.1:8004/v1/admin'
+ADMIN_PASSWORD = 'keystone-lab-admin-pw'
+
+
+def http(method, url, body=None, headers=None):
+    """One request; returns (status, headers (case-insensitive), parsed JSON or None). Never raises for HTTP
+    errors."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=dict(
+        {'Accept': 'application/json'}, **({'Content-Type': 'application/json'} if data else {}), **(headers or {})))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(req, timeout=60) as resp:
+            raw = resp.read()
+            return resp.status, resp.headers, (json.loads(raw) if raw else None)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, None
+
+
+def keystone_token(user='admin', password=ADMIN_PASSWORD, project='admin'):
+    auth = {'identity': {'methods': ['password'], 'password': {'user': {
+        'name': user, 'domain': {'id': 'default'}, 'password': password}}}}
+    if project:
+        auth['scope'] = {'project': {'name': project, 'domain': {'id': 'default'}}}
+    status, headers, dummy = http('POST', KEYSTONE + '/auth/tokens', {'auth': auth})
+    assert status == 201, 'keystone answered %s to a token request for %s' % (status, user)
+    return headers.get('X-Subject-Token')
+
+
+def kept_data_is_there(name):
+    """The project, user (who can still log in) and stack that data_create.yml made as `name`."""
+    token = keystone_token()
+    status, dummy, body = http('GET', KEYSTONE + '/projects?name=' + name, headers={'X-Auth-Token': token})
+    assert status == 200 and [p['name'] for p in body['projects']] == [name], (status, body)
+    status, dummy, body = http('GET', KEYSTONE + '/users?name=%s-user' % name, headers={'X-Auth-Token': token})
+    assert status == 200 and len(body['users']) == 1, (status, body)
+    keystone_token(user=name + '-user', password=name + '-pw', project=None)
+    status, dummy, body = http('GET', HEAT + '/stacks/%s-stack' % name)
+    assert status == 200, status
+    assert body['stack']['stack_status'] == 'CREATE_COMPLETE', body['stack']['stack_status']
+
+
+def outage_windows(result, service):
+    """Downtime windows [start, end] the probe saw on `service`'s endpoints: 'keystone' (labels
+    starting with "keystone ") or 'heat' (every other label)."""
+    windows = []
+    for label, info in result['downtime'].items():
+        if label.startswith('keystone ') == (service == 'keystone'):
+            windows.extend(info['windows'])
+    return sorted(windows)
+
+
+def _service_module(node, module, service, release, conf, extra=None, check=False):
+    args = {
+        'service': service,
+        'venv': '%s/nodes/%s/releases/%s/venv' % (LAB_ROOT, node, release),
+        'config_file': ['%s/nodes/%s/releases/%s/etc/%s' % (LAB_ROOT, node, release, conf)],
+    }
+    args.update(extra or {})
+    return ansible(node, module, args, check=check)
+
+
+def schema_check(node, service, release, conf):
+    """db_sync phase=check of `service` with the code and configuration of `release` on `node` (check mode)."""
+    rc, result, raw = _service_module(node, 'openstack_ops.upgrade.db_sync', service, release, conf,
+                                      {'phase': 'check', 'release': release}, check=True)
+    assert rc == 0, raw
+    return result
+
+
+def status_check(node, service, release, conf):
+    """upgrade_check of `service` with the code and configuration of `release` on `node`."""
+    rc, result, raw = _service_module(node, 'openstack_ops.upgrade.upgrade_check', service, release, conf)
+    assert rc == 0, raw
+    return result

@@ -514,3 +514,66 @@ def test_daemonized_probe_outlives_the_pipe_of_its_starter(tmp_path):
     assert result['phase'] == 'done' and result['ok'] is True
     log = (tmp_path / 'result.json.log').read_text()
     assert 'stop file %s found' % stop in log
+
+
+class FakeKeystone:
+    """Answers POST /v3/auth/tokens: 201 for admin with the right password, 401 otherwise, and 503
+    between the two wall-clock times of ``down``; logs (wall time, status, body)."""
+
+    def __init__(self, password, down=(0, 0)):
+        self.log = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # silence
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+                user = body['auth']['identity']['password']['user']
+                if self.path != '/v3/auth/tokens':
+                    status = 404
+                elif down[0] <= time.time() < down[1]:
+                    status = 503
+                elif user == {'name': 'admin', 'domain': {'id': 'default'}, 'password': password}:
+                    status = 201
+                else:
+                    status = 401
+                fake.log.append((time.time(), status, body))
+                self.send_response(status)
+                self.send_header('X-Subject-Token', 'tok')
+                self.send_header('Content-Length', '2')
+                self.end_headers()
+                self.wfile.write(b'{}')
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.url = 'http://127.0.0.1:%d/v3' % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_keystone_tokens_are_asked_for_and_their_outage_measured(tmp_path):
+    out = tmp_path / 'result.json'
+    t0 = time.time()
+    keystone = FakeKeystone('s3cret', down=(t0 + 1.5, t0 + 2.5))
+    with FakeHeat() as fake:
+        proc = subprocess.Popen(
+            [sys.executable, TOOL, '--url', fake.url, '--duration', '4', '--output', str(out), '--readers', '1',
+             '--read-interval', '0.1', '--create-interval', '0', '--keystone-url', keystone.url,
+             '--keystone-password-env', 'TEST_KS_PW'],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, TEST_KS_PW='s3cret'))
+        stderr = proc.communicate(timeout=30)[1]
+    keystone.server.shutdown()
+    assert proc.returncode == 0, stderr
+    result = json.loads(out.read_text())
+    label = 'keystone POST /auth/tokens'
+    statuses = [entry[1] for entry in keystone.log]
+    assert result['requests']['by_endpoint'][label]['sent'] == len(statuses) >= 20
+    assert set(statuses) == {201, 503}, 'the password from the environment was not sent'
+    assert result['requests']['by_endpoint'][label]['failed'] == statuses.count(503)
+    windows = result['downtime'][label]['windows']
+    assert len(windows) == 1 and 0.8 < result['downtime'][label]['total_seconds'] < 1.5
+    # The password never reaches the result.
+    assert 's3cret' not in out.read_text()
+    # heat's own labels saw no outage.
+    assert all(not info['windows'] for name, info in result['downtime'].items() if name != label)
