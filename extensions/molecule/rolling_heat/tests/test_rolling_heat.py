@@ -76,17 +76,26 @@ def test_backup_was_taken_and_verified():
     assert os.path.exists(path) and os.path.exists(path + '.sha256')
 
 
+def runs():
+    """One line per playbook run that had the task timer: prepare, the interrupted first run, the
+    re-run, the idempotence run."""
+    with open(os.path.join(labtest.RESULTS, 'rolling_heat.tasks.jsonl')) as handle:
+        return [json.loads(line) for line in handle]
+
+
+def rerun():
+    """The operator's re-run: the first run that moved heat-apis."""
+    return next(r for r in runs() if any(t['play'].startswith('APIs') and t['changed'] for t in r['tasks']))
+
+
 def test_long_and_chained_stacks_were_in_flight_during_every_engine_swap():
     """From the heat database: a probe stack created before each engine stop
     finished only after the stop had ended."""
-    with open(os.path.join(labtest.RESULTS, 'rolling_heat.tasks.jsonl')) as handle:
-        runs = [json.loads(line) for line in handle]
-    # One line per playbook run (prepare, converge, idempotence): the converge is
-    # the first that swapped engines.
-    run = next(r for r in runs if any(t['play'].startswith('Engines') for t in r['tasks']))
-    stops = [t for t in run['tasks'] if t['task'].endswith('Stop the old process gracefully') and t['status'] == 'ok']
-    engine_stops = [t for t in stops if t['play'].startswith(('Engines', 'The last'))]
-    assert len(engine_stops) == 3, [(t['play'], t['host']) for t in stops]
+    engine_stops = [(run, t) for run in runs() for t in run['tasks']
+                    if t['task'].endswith('Stop the old process gracefully') and t['status'] == 'ok'
+                    and t['play'].startswith(('Engines', 'The last'))]
+    # node1 and node2 in the interrupted run, node3 in the re-run.
+    assert sorted(t['host'] for run, t in engine_stops) == NODES, [(t['play'], t['host']) for run, t in engine_stops]
     rows = labtest.sql(
         "SELECT s.name, UNIX_TIMESTAMP(s.created_at), UNIX_TIMESTAMP(MAX(e.created_at)) FROM heat.stack s "
         "JOIN heat.event e ON e.stack_id = s.id WHERE s.name LIKE 'rolling-25-26-%' "
@@ -94,9 +103,42 @@ def test_long_and_chained_stacks_were_in_flight_during_every_engine_swap():
     # heat stores naive UTC; UNIX_TIMESTAMP reads it in the server's zone.
     offset = float(labtest.sql('SELECT UNIX_TIMESTAMP(UTC_TIMESTAMP()) - UNIX_TIMESTAMP(NOW())')[0][0])
     spans = [(float(row[1]) - offset, float(row[2]) - offset) for row in rows]
-    for stop in engine_stops:
+    for run, stop in engine_stops:
         start = run['started_epoch'] + stop['start']
         end = run['started_epoch'] + stop['end']
         in_flight = [s for s in spans if s[0] < start and s[1] > end]
         assert in_flight, 'no probe stack was in flight while %s stopped its engine (%s)' % (
             stop['host'], datetime.datetime.fromtimestamp(start, datetime.timezone.utc))
+
+
+def test_the_rerun_left_the_finished_engines_alone():
+    with open(os.path.join(labtest.RESULTS, 'rolling-25-26.pids.json')) as handle:
+        recorded = json.load(handle)
+    for node in ('node1', 'node2'):
+        assert labtest.pid_of('osl-%s-heat-engine' % node) == int(recorded[node])
+
+
+def test_the_rerun_redid_no_finished_step_and_did_the_rest():
+    tasks = rerun()['tasks']
+
+    def changed(task, play=''):
+        return [t['host'] for t in tasks if t['changed'] and t['task'].endswith(task) and t['play'].startswith(play)]
+
+    assert changed('Install the packages') == []
+    assert changed('Migrate the heat schema with the code of %s' % TO) == []
+    assert changed('Stop the old process gracefully', 'Engines') == []
+    assert changed('Stop the old process gracefully', 'APIs') == NODES
+    assert changed('Stop the old process gracefully', 'The last') == ['node3']
+
+
+def test_with_the_guard_the_chained_stack_on_the_old_side_completed_because_the_guard_waited():
+    rows = labtest.sql(
+        "SELECT CONCAT(s.action, '_', s.status), (SELECT COUNT(*) FROM heat.resource r WHERE r.stack_id = s.id "
+        "AND r.action = 'CREATE' AND r.status = 'COMPLETE') FROM heat.stack s "
+        "WHERE s.name = 'guard-on-chain' AND s.deleted_at IS NULL")
+    assert rows == [['CREATE_COMPLETE', '6']], rows
+    waits = [t for t in rerun()['tasks']
+             if t['task'].endswith('Wait until those stacks have finished') and t['status'] == 'ok']
+    assert [t['host'] for t in waits] == ['node3'], waits
+    # The chain (6 x 25 s) was still running when the last old engine was due to stop.
+    assert waits[0]['end'] - waits[0]['start'] > 10, waits
