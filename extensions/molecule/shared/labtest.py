@@ -111,9 +111,11 @@ def http(method, url, body=None, headers=None):
         return exc.code, exc.headers, None
 
 
-def keystone_token(user='admin', password=ADMIN_PASSWORD, project='admin'):
+def keystone_token(user='admin', password=None, project='admin'):
+    # The admin password is looked up here, not a default argument: a failing
+    # test's traceback shows the arguments.
     auth = {'identity': {'methods': ['password'], 'password': {'user': {
-        'name': user, 'domain': {'id': 'default'}, 'password': password}}}}
+        'name': user, 'domain': {'id': 'default'}, 'password': password or ADMIN_PASSWORD}}}}
     if project:
         auth['scope'] = {'project': {'name': project, 'domain': {'id': 'default'}}}
     status, headers, dummy = http('POST', KEYSTONE + '/auth/tokens', {'auth': auth})
