@@ -16,10 +16,11 @@ import shutil
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils import mysql
 from ansible_collections.openstack_ops.upgrade.plugins.modules import db_backup
+
+from modrun import run_module  # noqa: E402 pylint: disable=wrong-import-order
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'mysql')
 
@@ -112,27 +113,8 @@ def server(monkeypatch):
     return fake
 
 
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result.get('msg'))
-        self.result = result
-        self.failed = failed
-
-
 def run(monkeypatch, args, check_mode=False, diff=False):
-    def exit_json(module, **result):
-        raise Exit(result, False)
-
-    def fail_json(module, msg, **result):
-        result['msg'] = msg
-        raise Exit(result, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
-        with pytest.raises(Exit) as caught:
-            db_backup.main()
-    return caught.value
+    return run_module(monkeypatch, db_backup, args, check_mode=check_mode, diff=diff)
 
 
 def kinds(server):

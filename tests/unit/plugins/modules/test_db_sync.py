@@ -11,9 +11,10 @@ import os
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.openstack_ops.upgrade.plugins.modules import db_sync
+
+from modrun import run_module  # noqa: E402 pylint: disable=wrong-import-order
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'db_sync')
 HEAD = {'25': 'c6214ca60943', '26': '97b2a986f922'}
@@ -91,27 +92,8 @@ def heat(tmp_path, monkeypatch):
     return fake
 
 
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result.get('msg'))
-        self.result = result
-        self.failed = failed
-
-
 def run(monkeypatch, args, check_mode=False, diff=False):
-    def exit_json(module, **result):
-        raise Exit(result, False)
-
-    def fail_json(module, msg, **result):
-        result['msg'] = msg
-        raise Exit(result, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
-        with pytest.raises(Exit) as caught:
-            db_sync.main()
-    return caught.value
+    return run_module(monkeypatch, db_sync, args, check_mode=check_mode, diff=diff)
 
 
 def heat_args(heat, release, **extra):

@@ -5,10 +5,11 @@ import os
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils import heat
 from ansible_collections.openstack_ops.upgrade.plugins.modules import heat_stacks
+
+from modrun import run_module  # noqa: E402 pylint: disable=wrong-import-order
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'heat_stacks')
 EMPTY_STACKS = ('id\tname\taction\tstatus\tconvergence\tcurrent_traversal\towner_id\tnested_depth\ttenant\tbackup\t'
@@ -18,13 +19,6 @@ EMPTY_STACKS = ('id\tname\taction\tstatus\tconvergence\tcurrent_traversal\towner
 def fixture(name):
     with open(os.path.join(FIXTURES, name)) as handle:
         return handle.read()
-
-
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result.get('msg'))
-        self.result = result
-        self.failed = failed
 
 
 @pytest.fixture
@@ -59,19 +53,7 @@ def db(monkeypatch):
 
 
 def run(monkeypatch, args, check_mode=False):
-    def exit_json(module, **result):
-        raise Exit(result, False)
-
-    def fail_json(module, msg, **result):
-        result['msg'] = msg
-        raise Exit(result, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with patch_module_args(dict(args, _ansible_check_mode=check_mode)):
-        with pytest.raises(Exit) as caught:
-            heat_stacks.main()
-    return caught.value
+    return run_module(monkeypatch, heat_stacks, args, check_mode=check_mode)
 
 
 def test_lists_stacks_and_engines_once(db, monkeypatch):

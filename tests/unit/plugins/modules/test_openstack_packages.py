@@ -3,16 +3,10 @@
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.openstack_ops.upgrade.plugins.modules import openstack_packages
 
-
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result.get('msg'))
-        self.result = result
-        self.failed = failed
+from modrun import run_module  # noqa: E402 pylint: disable=wrong-import-order
 
 
 class FakeDnf:
@@ -69,19 +63,7 @@ def dnf(monkeypatch):
 
 
 def run(monkeypatch, args, check_mode=False, diff=False):
-    def exit_json(module, **result):
-        raise Exit(result, False)
-
-    def fail_json(module, msg, **result):
-        result['msg'] = msg
-        raise Exit(result, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
-        with pytest.raises(Exit) as caught:
-            openstack_packages.main()
-    return caught.value
+    return run_module(monkeypatch, openstack_packages, args, check_mode=check_mode, diff=diff)
 
 
 def test_upgrade_enables_the_release_repo_and_moves_the_version(dnf, monkeypatch):

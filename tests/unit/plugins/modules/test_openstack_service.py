@@ -10,10 +10,11 @@ import os
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils import initsystem
 from ansible_collections.openstack_ops.upgrade.plugins.modules import openstack_service
+
+from modrun import run_module  # noqa: E402 pylint: disable=wrong-import-order
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'initsystem')
 FIRST_PID = 3900000  # above any pid of this machine; kill is simulated anyway
@@ -164,28 +165,8 @@ def host(tmp_path, monkeypatch):
     return fake
 
 
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result.get('msg'))
-        self.result = result
-        self.failed = failed
-
-
 def run(monkeypatch, args, check_mode=False, diff=False):
-    def exit_json(module, **result):
-        raise Exit(result, False)
-
-    def fail_json(module, msg, **result):
-        result['msg'] = msg
-        raise Exit(result, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(Exit) as caught:
-            openstack_service.main()
-    return caught.value
+    return run_module(monkeypatch, openstack_service, args, check_mode=check_mode, diff=diff)
 
 
 def actions(host):

@@ -5,9 +5,10 @@ import os
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.openstack_ops.upgrade.plugins.modules import upgrade_check
+
+from modrun import run_module  # noqa: E402 pylint: disable=wrong-import-order
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'upgrade_check')
 
@@ -15,13 +16,6 @@ FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'upgr
 def fixture(name):
     with open(os.path.join(FIXTURES, name)) as handle:
         return handle.read()
-
-
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result.get('msg'))
-        self.result = result
-        self.failed = failed
 
 
 @pytest.fixture
@@ -45,19 +39,7 @@ def answer(name, stderr=''):
 
 
 def run(monkeypatch, args, check_mode=False):
-    def exit_json(module, **result):
-        raise Exit(result, False)
-
-    def fail_json(module, msg, **result):
-        result['msg'] = msg
-        raise Exit(result, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with patch_module_args(dict(args, _ansible_check_mode=check_mode)):
-        with pytest.raises(Exit) as caught:
-            upgrade_check.main()
-    return caught.value
+    return run_module(monkeypatch, upgrade_check, args, check_mode=check_mode)
 
 
 def test_success_with_json(status, monkeypatch):
