@@ -42,7 +42,7 @@ def outages(probe):
             'windows': [[round(a, 1), round(b, 1)] for a, b in spans],
             'outage_seconds': round(union_seconds(spans), 1),
             'first_failure': round(spans[0][0], 1) if spans else None,
-            'last_recovery': round(spans[-1][1], 1) if spans else None,
+            'last_recovery': round(max(end for start, end in spans), 1) if spans else None,
         }
     return result
 
