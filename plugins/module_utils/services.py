@@ -10,11 +10,13 @@ those outputs.
 
 Every fact below was read from the upstream source (mirrors of
 github.com/openstack/<service>, default branch of 2026-07/08) and is cited
-next to it. Only **heat** has been exercised against real code so far (heat
-25.0.2, 26.0.2; outputs captured under tests/unit/fixtures/db_sync/). The
-entries for keystone, glance, cinder, nova, placement and neutron are marked
-``exercised: False``: they are what the source says, not yet tested against
-a real installation.
+next to it. **heat** (25.0.2, 26.0.2, 27.0.1; outputs captured under
+tests/unit/fixtures/db_sync/) and **keystone** (28.1.0 -> 29.1.0 -> 30.0.0:
+db_sync, --expand/--migrate/--contract, --check read as states, db_version,
+in the lab's service_by_service and cold_upgrade scenarios) have been
+exercised against real code. The entries for glance, cinder, nova,
+placement and neutron are marked ``exercised: False``: they are what the
+source says, not yet tested against a real installation.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ SERVICES = {
         check='rc',
         check_argv=['db_sync', '--check'],
         online=None,
-        exercised=False,
+        exercised=True,
     ),
     # glance/cmd/manage.py DbCommands: `db sync|expand|migrate|contract|
     # check|version`; `db version` prints every current alembic head, one a

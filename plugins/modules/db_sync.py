@@ -21,8 +21,9 @@ description:
     revisions of the installed code, read from its alembic scripts with the service's own Python. Keystone
     and glance answer through their own check command (C(db_sync --check), C(db check)); neutron compares
     C(current) with C(heads).
-  - Only C(heat) has been exercised against real code so far (heat 25.0.2 and 26.0.2). The other services
-    follow their upstream source and are not yet tested against a real installation.
+  - C(heat) (25.0.2 to 27.0.1) and C(keystone) (28.1.0 to 30.0.0, including C(--expand), C(--migrate),
+    C(--contract) and C(--check)) have been exercised against real code. The other services follow their upstream
+    source and are not yet tested against a real installation.
   - A schema cannot go back. After heat 26's C(db_sync), heat 25's C(db_sync) fails with "Can't locate
     revision", so take a backup first (M(openstack_ops.upgrade.db_backup)).
 options:

@@ -16,7 +16,7 @@ description:
     has no C(--json), and placement accepts it but still prints the table, so their table is parsed.
   - Fails on a failure, listing the failing checks with their details; reports warnings and fails on them
     only with I(allow_warnings=false).
-  - Only heat has been exercised against real code so far.
+  - heat and keystone (with C(--json)) have been exercised against real code so far.
 options:
   allow_warnings:
     description:
