@@ -73,12 +73,6 @@ options:
       - The OpenStack release of the installed code (for example C(2026.1)), to pick release-specific
         behaviour (keystone before 2022.2 had other C(db_sync --check) exit codes).
     type: str
-  service:
-    description:
-      - The OpenStack service.
-    type: str
-    required: true
-    choices: [cinder, glance, heat, keystone, neutron, nova, placement]
   timeout:
     description:
       - Seconds each command may take before it is stopped.
@@ -91,6 +85,7 @@ options:
     type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - openstack_ops.upgrade.service
 attributes:
   check_mode:
     support: full

@@ -19,7 +19,8 @@ description:
     from the repositories enabled now (with a repository still to enable, that is not yet the target release, as
     RV(repo) says).
   - Not exercised against a real RDO or Ubuntu host (no such repository is reachable where the collection is
-    tested); the commands and their output formats are covered by unit tests.
+    tested); the commands and their output formats are covered by unit tests. The apt read path (dpkg-query,
+    apt-get --simulate) has run in check mode on Debian 12 against installed packages.
 options:
   manager:
     description:
@@ -43,12 +44,6 @@ options:
         already configured (a local mirror, Debian's own backports).
     type: bool
     default: true
-  service:
-    description:
-      - The OpenStack service.
-    type: str
-    required: true
-    choices: [cinder, glance, heat, keystone, neutron, nova, placement]
   timeout:
     description:
       - Seconds each package manager command may take.
@@ -56,6 +51,7 @@ options:
     default: 1800
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - openstack_ops.upgrade.service
 attributes:
   check_mode:
     support: full
@@ -133,6 +129,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.command import CommandRunner
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.errors import OpsError, fail_from
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.packages import (
+    MANAGERS,
     apt_simulate_argv,
     dnf_check_update_argv,
     dpkg_query_argv,
@@ -147,6 +144,7 @@ from ansible_collections.openstack_ops.upgrade.plugins.module_utils.packages imp
     service_packages,
     uca_list_paths,
 )
+from ansible_collections.openstack_ops.upgrade.plugins.module_utils.services import SERVICES
 
 _APT_ENV = {'DEBIAN_FRONTEND': 'noninteractive'}
 
@@ -181,11 +179,17 @@ def _enable_repo(runner, manager, repo):
         runner.run(['add-apt-repository', '-y', repo], mutating=True, environ=_APT_ENV)
 
 
+def _refresh(runner, manager):
+    # dnf check-update refreshes expired metadata itself; apt reads its lists
+    # as they are, so they are updated first (not in check mode: that writes).
+    if manager == 'apt':
+        runner.run(['apt-get', 'update'], mutating=True, environ=_APT_ENV)
+
+
 def _upgrade(runner, manager, packages):
     if manager == 'dnf':
         runner.run(['dnf', '-y', 'upgrade'] + packages, mutating=True)
     else:
-        runner.run(['apt-get', 'update'], mutating=True, environ=_APT_ENV)
         runner.run(['apt-get', '-y', '--only-upgrade', '-o', 'Dpkg::Options::=--force-confold', 'install']
                    + packages, mutating=True, environ=_APT_ENV)
 
@@ -215,12 +219,11 @@ def _check_uca_platform():
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            manager=dict(type='str', default='auto', choices=['auto', 'apt', 'dnf']),
+            manager=dict(type='str', default='auto', choices=['auto'] + list(MANAGERS)),
             packages=dict(type='list', elements='str'),
             release=dict(type='str', required=True),
             repo=dict(type='bool', default=True),
-            service=dict(type='str', required=True,
-                         choices=['cinder', 'glance', 'heat', 'keystone', 'neutron', 'nova', 'placement']),
+            service=dict(type='str', required=True, choices=sorted(SERVICES)),
             timeout=dict(type='int', default=1800),
         ),
         supports_check_mode=True,
@@ -251,6 +254,7 @@ def main():
                 _enable_repo(runner, manager, repo)
                 result['repo']['changed'] = True
 
+        _refresh(runner, manager)
         available = _available(runner, manager, names)
         if available and not module.check_mode:
             _upgrade(runner, manager, names)

@@ -41,12 +41,6 @@ options:
     description:
       - Ask for C(--json). By default it is asked where the service supports it.
     type: bool
-  service:
-    description:
-      - The OpenStack service.
-    type: str
-    required: true
-    choices: [cinder, glance, heat, keystone, neutron, nova, placement]
   timeout:
     description:
       - Seconds the check may take before it is stopped.
@@ -59,6 +53,7 @@ options:
     type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - openstack_ops.upgrade.service
 attributes:
   check_mode:
     support: full

@@ -169,3 +169,32 @@ def status_check(node, service, release, conf):
     rc, result, raw = _service_module(node, 'openstack_ops.upgrade.upgrade_check', service, release, conf)
     assert rc == 0, raw
     return result
+
+
+# The keystone and heat units of the lab, and where each service's configuration is read.
+SERVICE_UNITS = [('ctl1', 'keystone-api')] + [(n, s) for n in ('node1', 'node2', 'node3')
+                                              for s in ('heat-api', 'heat-engine')]
+SERVICE_CONFS = {'keystone': ('ctl1', 'keystone/keystone.conf'), 'heat': ('node1', 'heat/heat.conf')}
+
+
+def assert_services_on(run, release):
+    """Every keystone and heat unit links to `release` and runs (`run`: testinfra's host.run)."""
+    for node, unit in SERVICE_UNITS:
+        assert release_of(node, unit) == release, (node, unit)
+        assert run('service osl-%s-%s status' % (node, unit)).rc == 0, (node, unit)
+
+
+def assert_schemas_at_head(release):
+    """keystone's and heat's schemas at the head of `release`'s code."""
+    for service, (node, conf) in SERVICE_CONFS.items():
+        result = schema_check(node, service, release, conf)
+        assert result['pending'] is False, result
+        assert result['state'] == 'up_to_date', result
+
+
+def assert_status_checks_pass(release):
+    """keystone-status and heat-status upgrade check of `release` report success."""
+    for service, (node, conf) in SERVICE_CONFS.items():
+        result = status_check(node, service, release, conf)
+        assert result['status'] == 'success', result
+        assert result['results'], result
