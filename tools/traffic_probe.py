@@ -24,7 +24,12 @@ With ``--keystone-url``, one more thread asks Keystone for a token
 (``POST /auth/tokens``, password auth of ``--keystone-user`` in the Default
 domain, the password read from the environment variable named by
 ``--keystone-password-env``) every ``--read-interval`` seconds, so Keystone's
-downtime is measured beside Heat's.
+downtime is measured beside Heat's. With ``--api LABEL=URL`` (repeatable, needs
+``--keystone-url``), one thread per API sends ``GET URL`` every
+``--read-interval`` seconds with a token that the keystone thread obtained;
+the token is kept (renewed every ``--api-token-age`` seconds or after a 401),
+so that an API's outage is its own and not Keystone's (the services cache
+the tokens they validated).
 
 A request fails when it gets an HTTP status >= 400 or raises (its status label
 is then ``error:<ExceptionClass>``, e.g. ``error:ConnectionRefusedError``,
@@ -94,7 +99,7 @@ TOKEN_LABEL = 'keystone POST /auth/tokens'
 # One request as the probe saw it. offset: seconds from the start, when sent.
 Request = namedtuple('Request', 'offset endpoint status ok latency_ms error')
 # What HeatClient.call returns.
-Response = namedtuple('Response', 'status ok latency_ms data error')
+Response = namedtuple('Response', 'status ok latency_ms data error headers', defaults=(None,))
 
 
 # --------------------------------------------------------------------------
@@ -303,6 +308,14 @@ def write_json_atomic(path, data):
         raise
 
 
+def parse_api(text):
+    """'LABEL=URL' -> (label, url)."""
+    label, sep, url = text.partition('=')
+    if not sep or not label.strip() or not url.strip().startswith(('http://', 'https://')):
+        raise argparse.ArgumentTypeError('api must look like LABEL=http://..., got %r' % text)
+    return label.strip(), url.strip()
+
+
 def parse_header(text):
     """'Name: value' or 'Name:value' -> (name, value)."""
     name, sep, value = text.partition(':')
@@ -332,9 +345,10 @@ class HeatClient:
         self.timeout = timeout
         self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def call(self, method, path, body=None):
+    def call(self, method, path, body=None, extra_headers=None):
         """Send one request; never raises for HTTP or connection errors."""
         headers = dict(self.headers)
+        headers.update(extra_headers or {})
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -343,7 +357,7 @@ class HeatClient:
         start = time.monotonic()
         try:
             with self.opener.open(req, timeout=self.timeout) as resp:
-                status, raw = resp.status, resp.read()
+                status, raw, got_headers = resp.status, resp.read(), dict(resp.headers.items())
         except urllib.error.HTTPError as exc:
             try:
                 text = exc.read(300).decode('utf-8', 'replace')
@@ -360,7 +374,7 @@ class HeatClient:
             payload = json.loads(raw) if raw else None
         except ValueError:
             payload = None
-        return Response(str(status), status < 400, latency, payload, None)
+        return Response(str(status), status < 400, latency, payload, None, got_headers)
 
 
 # --------------------------------------------------------------------------
@@ -459,6 +473,9 @@ class Probe:
         self.deleted = None
         self._write_lock = threading.Lock()
         self._create_threads = []
+        self._token_lock = threading.Lock()
+        self.api_token = None          # (token, obtained at monotonic time)
+        self.api_token_stale = False
 
     # -- signals ----------------------------------------------------------
     def request_stop(self, signum=None, frame=None):  # pylint: disable=unused-argument
@@ -554,7 +571,39 @@ class Probe:
         client = self.keystone_client or HeatClient(self.args.keystone_url, None, self.args.request_timeout)
         while not self.stop.is_set():
             offset = self.recorder.offset()
-            self.recorder.add(offset, TOKEN_LABEL, client.call('POST', '/auth/tokens', self.token_body()))
+            response = client.call('POST', '/auth/tokens', self.token_body())
+            self.recorder.add(offset, TOKEN_LABEL, response)
+            token = (response.headers or {}).get('X-Subject-Token') if response.ok else None
+            if token:
+                self.keep_token(token)
+            self.stop.wait(self.args.read_interval)
+
+    def keep_token(self, token):
+        """Keep a fresh token for the API readers when the kept one is old or refused."""
+        with self._token_lock:
+            now = time.monotonic()
+            if (self.api_token is None or self.api_token_stale
+                    or now - self.api_token[1] >= self.args.api_token_age):
+                self.api_token = (token, now)
+                self.api_token_stale = False
+
+    def api_reader(self, index, label, url):
+        client = HeatClient(url, None, self.args.request_timeout)
+        if self.stop.wait(self.args.read_interval * index / max(1, len(self.args.api))):
+            return
+        while not self.stop.is_set():
+            with self._token_lock:
+                token = self.api_token[0] if self.api_token else None
+            if token is None:
+                # Nothing to measure with until keystone gave a token once.
+                self.stop.wait(0.2)
+                continue
+            offset = self.recorder.offset()
+            response = client.call('GET', '', extra_headers={'X-Auth-Token': token})
+            self.recorder.add(offset, label, response)
+            if response.status == '401':
+                with self._token_lock:
+                    self.api_token_stale = True
             self.stop.wait(self.args.read_interval)
 
     def creator(self):
@@ -584,6 +633,8 @@ class Probe:
             threads.append(threading.Thread(target=self.creator, name='creator'))
         if self.args.keystone_url:
             threads.append(threading.Thread(target=self.token_reader, name='keystone'))
+            for index, (label, url) in enumerate(self.args.api):
+                threads.append(threading.Thread(target=self.api_reader, args=(index, label, url), name=label))
         for thread in threads:
             thread.start()
         try:
@@ -719,6 +770,11 @@ def build_parser():
     parser.add_argument('--keystone-user', default='admin', help='Keystone user, Default domain (default %(default)s)')
     parser.add_argument('--keystone-password-env', default='PROBE_KEYSTONE_PASSWORD',
                         help='environment variable holding the Keystone password (default %(default)s)')
+    parser.add_argument('--api', action='append', type=parse_api, default=[], metavar='LABEL=URL',
+                        help='with --keystone-url, also GET this URL with a kept token every --read-interval '
+                             '(repeatable), e.g. "glance GET /v2/images=http://127.0.0.1:9292/v2/images"')
+    parser.add_argument('--api-token-age', type=non_negative(float), default=600.0,
+                        help='seconds a token is kept for the --api reads (default %(default)s)')
     parser.add_argument('--daemonize', action='store_true', help='detach into the background first')
     parser.add_argument('--log', help='with --daemonize, where the messages go (default OUTPUT.log, or nowhere)')
     return parser
@@ -762,7 +818,10 @@ def remove_pidfile(path):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.api and not args.keystone_url:
+        parser.error('--api needs --keystone-url (its reads are sent with a keystone token)')
     if args.daemonize:
         daemonize(args.log or (args.output + '.log' if args.output else None))
     if args.pidfile:

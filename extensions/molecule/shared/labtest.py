@@ -93,6 +93,11 @@ def sql(query):
 
 KEYSTONE = 'http://127.0.0.1:5000/v3'
 HEAT = 'http://127.0.0.1:8004/v1/admin'
+# The controller's services (inventories/lab/group_vars/all.yml lab_service_ports).
+GLANCE = 'http://127.0.0.1:19292'
+PLACEMENT = 'http://127.0.0.1:18778'
+NOVA = 'http://127.0.0.1:18774'
+CINDER = 'http://127.0.0.1:18776'
 ADMIN_PASSWORD = 'keystone-lab-admin-pw'
 
 
@@ -131,17 +136,37 @@ def kept_data_is_there(name):
     status, dummy, body = http('GET', KEYSTONE + '/users?name=%s-user' % name, headers={'X-Auth-Token': token})
     assert status == 200 and len(body['users']) == 1, (status, body)
     keystone_token(user=name + '-user', password=name + '-pw', project=None)
+    headers = {'X-Auth-Token': token}
+    status, dummy, body = http('GET', GLANCE + '/v2/images?name=%s-image' % name, headers=headers)
+    assert status == 200 and len(body['images']) == 1, (status, body)
+    image = body['images'][0]
+    assert image['status'] == 'active' and image['size'] == len(b'kept across upgrades\n'), image
+    status, dummy, body = http('GET', CINDER + '/v3/%s/types' % keystone_project_id(token), headers=headers)
+    assert status == 200 and [t['name'] for t in body['volume_types'] if t['name'] == name + '-type'], (status, body)
+    status, dummy, body = http('GET', NOVA + '/v2.1/flavors', headers=headers)
+    assert status == 200 and [f['name'] for f in body['flavors'] if f['name'] == name + '-flavor'], (status, body)
     status, dummy, body = http('GET', HEAT + '/stacks/%s-stack' % name)
     assert status == 200, status
     assert body['stack']['stack_status'] == 'CREATE_COMPLETE', body['stack']['stack_status']
 
 
+def keystone_project_id(token):
+    """The id of the project `token` is scoped to."""
+    status, dummy, body = http('GET', KEYSTONE + '/auth/tokens', headers={'X-Auth-Token': token, 'X-Subject-Token': token})
+    assert status == 200, status
+    return body['token']['project']['id']
+
+
+PROBED = ('keystone', 'glance', 'placement', 'nova', 'cinder')
+
+
 def outage_windows(result, service):
-    """Downtime windows [start, end] the probe saw on `service`'s endpoints: 'keystone' (labels
-    starting with "keystone ") or 'heat' (every other label)."""
+    """Downtime windows [start, end] the probe saw on `service`'s endpoints: the labels starting with
+    "<service> " (keystone, glance, placement, nova, cinder), or for 'heat' every other label."""
     windows = []
     for label, info in result['downtime'].items():
-        if label.startswith('keystone ') == (service == 'keystone'):
+        owner = label.split(' ', 1)[0] if label.split(' ', 1)[0] in PROBED else 'heat'
+        if owner == service:
             windows.extend(info['windows'])
     return sorted(windows)
 

@@ -577,3 +577,66 @@ def test_keystone_tokens_are_asked_for_and_their_outage_measured(tmp_path):
     assert 's3cret' not in out.read_text()
     # heat's own labels saw no outage.
     assert all(not info['windows'] for name, info in result['downtime'].items() if name != label)
+
+
+class FakeApi:
+    """Answers GET with 200 when X-Auth-Token is 'tok', 401 otherwise, 503 between the wall-clock
+    times of ``down``; logs (wall time, status, token)."""
+
+    def __init__(self, down=(0, 0)):
+        self.log = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # silence
+                pass
+
+            def do_GET(self):
+                token = self.headers.get('X-Auth-Token')
+                if down[0] <= time.time() < down[1]:
+                    status = 503
+                else:
+                    status = 200 if token == 'tok' else 401
+                fake.log.append((time.time(), status, token))
+                self.send_response(status)
+                self.send_header('Content-Length', '2')
+                self.end_headers()
+                self.wfile.write(b'{}')
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.url = 'http://127.0.0.1:%d/v2/images' % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_api_reads_use_a_kept_token_and_measure_their_own_outage(tmp_path):
+    out = tmp_path / 'result.json'
+    t0 = time.time()
+    # keystone is down while the API is up, and the other way round later.
+    keystone = FakeKeystone('s3cret', down=(t0 + 1.0, t0 + 2.0))
+    api = FakeApi(down=(t0 + 2.5, t0 + 3.2))
+    with FakeHeat() as fake:
+        proc = subprocess.Popen(
+            [sys.executable, TOOL, '--url', fake.url, '--duration', '4', '--output', str(out), '--readers', '1',
+             '--read-interval', '0.1', '--create-interval', '0', '--keystone-url', keystone.url,
+             '--keystone-password-env', 'TEST_KS_PW', '--api', 'glance GET /v2/images=' + api.url],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, TEST_KS_PW='s3cret'))
+        stderr = proc.communicate(timeout=30)[1]
+    keystone.server.shutdown()
+    api.server.shutdown()
+    assert proc.returncode == 0, stderr
+    result = json.loads(out.read_text())
+    label = 'glance GET /v2/images'
+    assert result['requests']['by_endpoint'][label]['sent'] == len(api.log) >= 20
+    assert {entry[2] for entry in api.log} == {'tok'}, 'every API read carries the kept token'
+    # The API's window is its own (2.5 -> 3.2 s), not keystone's (1.0 -> 2.0 s).
+    windows = result['downtime'][label]['windows']
+    assert len(windows) == 1 and 0.4 < result['downtime'][label]['total_seconds'] < 1.1
+    assert windows[0][0] > 2.0
+    assert len(result['downtime']['keystone POST /auth/tokens']['windows']) == 1
+
+
+def test_api_reads_need_keystone(tmp_path):
+    proc = subprocess.run([sys.executable, TOOL, '--duration', '1', '--api', 'x=http://127.0.0.1:1/'],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert proc.returncode == 2 and '--api needs --keystone-url' in proc.stderr
