@@ -14,9 +14,14 @@ next to it. **heat** (25.0.2, 26.0.2, 27.0.1; outputs captured under
 tests/unit/fixtures/db_sync/) and **keystone** (28.1.0 -> 29.1.0 -> 30.0.0:
 db_sync, --expand/--migrate/--contract, --check read as states, db_version,
 in the lab's service_by_service and cold_upgrade scenarios) have been
-exercised against real code. The entries for glance, cinder, nova,
-placement and neutron are marked ``exercised: False``: they are what the
-source says, not yet tested against a real installation.
+exercised against real code, and so have **glance** 31.1.0 -> 32.0.0 (db
+expand/migrate/contract, db check read as states, db version),
+**placement** 14.0.0 -> 15.0.0, **nova** 32.2.1 -> 33.0.2 (api_db sync + db
+sync, online_data_migrations, nova-status without --json) and **cinder**
+27.0.0 -> 28.0.0 (db sync, online_data_migrations, cinder-status --json) in
+the lab's service_by_service and cold_upgrade scenarios. The neutron entry
+is marked ``exercised: False``: it is what the source says, not yet tested
+against a real installation.
 """
 
 from __future__ import annotations
@@ -113,7 +118,7 @@ SERVICES = {
         check='rc',
         check_argv=['db', 'check'],
         online=None,
-        exercised=False,
+        exercised=True,
     ),
     # cinder/cmd/manage.py DbCommands: `db sync [version] [--bump-versions]`
     # (--bump-versions since 13.0.0/Rocky: also sets every service's RPC and
@@ -133,7 +138,7 @@ SERVICES = {
         heads={'main': ('cinder.db', 'migrations')},
         check='heads',
         online=dict(argv=['db', 'online_data_migrations'], batch_flag='--max_count'),
-        exercised=False,
+        exercised=True,
     ),
     # nova/cmd/manage.py: `api_db sync`, `db sync [--local_cell]` (without
     # --local_cell it syncs cell0 and then the [database] cell of the config:
@@ -154,7 +159,7 @@ SERVICES = {
         heads={'api': ('nova.db.api', 'migrations'), 'main': ('nova.db.main', 'migrations')},
         check='heads',
         online=dict(argv=['db', 'online_data_migrations'], batch_flag='--max-count'),
-        exercised=False,
+        exercised=True,
     ),
     # placement/cmd/manage.py: `db sync`, `db version`, `db stamp`,
     # `db online_data_migrations [--max-count N]` (prettytable with a
@@ -173,7 +178,7 @@ SERVICES = {
         heads={'main': ('placement.db.sqlalchemy', 'alembic')},
         check='heads',
         online=dict(argv=['db', 'online_data_migrations'], batch_flag='--max-count'),
-        exercised=False,
+        exercised=True,
     ),
     # neutron/db/migration/cli.py: `upgrade heads`, `upgrade --expand`,
     # `upgrade --contract`, `current` and `heads` (alembic's own commands,

@@ -21,9 +21,11 @@ description:
     revisions of the installed code, read from its alembic scripts with the service's own Python. Keystone
     and glance answer through their own check command (C(db_sync --check), C(db check)); neutron compares
     C(current) with C(heads).
-  - C(heat) (25.0.2 to 27.0.1) and C(keystone) (28.1.0 to 30.0.0, including C(--expand), C(--migrate),
-    C(--contract) and C(--check)) have been exercised against real code. The other services follow their upstream
-    source and are not yet tested against a real installation.
+  - C(heat) (25.0.2 to 27.0.1), C(keystone) (28.1.0 to 30.0.0, including C(--expand), C(--migrate),
+    C(--contract) and C(--check)), C(glance) (31.1.0 to 32.0.0, C(db expand), C(migrate), C(contract), C(check)),
+    C(placement) (14.0.0 to 15.0.0), C(nova) (32.2.1 to 33.0.2, C(api_db sync), C(db sync),
+    C(online_data_migrations)) and C(cinder) (27.0.0 to 28.0.0) have been exercised against real code. C(neutron)
+    follows its upstream source and is not yet tested against a real installation.
   - A schema cannot go back. After heat 26's C(db_sync), heat 25's C(db_sync) fails with "Can't locate
     revision", so take a backup first (M(openstack_ops.upgrade.db_backup)).
 options:
@@ -150,7 +152,7 @@ commands:
   sample: [{cmd: [/opt/heat/bin/heat-manage, --config-file, /etc/heat/heat.conf, db_version], rc: 0,
             elapsed: 1.5, skipped: false}]
 exercised:
-  description: Whether this service's commands have been tested against real code (only heat so far).
+  description: Whether this service's commands have been tested against real code (all but neutron).
   returned: always
   type: bool
 heads:

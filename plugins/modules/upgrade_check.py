@@ -16,7 +16,8 @@ description:
     has no C(--json), and placement accepts it but still prints the table, so their table is parsed.
   - Fails on a failure, listing the failing checks with their details; reports warnings and fails on them
     only with I(allow_warnings=false).
-  - heat and keystone (with C(--json)) have been exercised against real code so far.
+  - heat, keystone, glance and cinder (with C(--json)), nova and placement (their tables) have been exercised
+    against real code; neutron has not.
 options:
   allow_warnings:
     description:

@@ -72,10 +72,11 @@ def pid_of(service):
     return pid if os.path.exists('/proc/%d' % pid) else None
 
 
-def release_of(node, service):
-    """Which release a node's service is linked to ('2026.1'), or None."""
+def release_of(node, service, prefix=''):
+    """Which release a node's service is linked to ('2026.1'), or None. `prefix`: the service's own
+    directory under the node (the controller's glance, placement, nova, cinder)."""
     try:
-        return os.path.basename(os.readlink(os.path.join(LAB_ROOT, 'nodes', node, 'active', service)))
+        return os.path.basename(os.readlink(os.path.join(LAB_ROOT, 'nodes', node, prefix, 'active', service)))
     except OSError:
         return None
 
@@ -171,55 +172,80 @@ def outage_windows(result, service):
     return sorted(windows)
 
 
-def _service_module(node, module, service, release, conf, extra=None, check=False):
-    args = {
-        'service': service,
-        'venv': '%s/nodes/%s/releases/%s/venv' % (LAB_ROOT, node, release),
-        'config_file': ['%s/nodes/%s/releases/%s/etc/%s' % (LAB_ROOT, node, release, conf)],
-    }
+def _service_module(service, release, module, extra=None, check=False):
+    node, prefix, conf = SERVICE_CONFS[service]
+    base = '%s/nodes/%s/%sreleases/%s' % (LAB_ROOT, node, prefix + '/' if prefix else '', release)
+    args = {'service': service, 'venv': base + '/venv', 'config_file': ['%s/etc/%s' % (base, conf)]}
     args.update(extra or {})
     return ansible(node, module, args, check=check)
 
 
-def schema_check(node, service, release, conf):
-    """db_sync phase=check of `service` with the code and configuration of `release` on `node` (check mode)."""
-    rc, result, raw = _service_module(node, 'openstack_ops.upgrade.db_sync', service, release, conf,
+def schema_check(service, release):
+    """db_sync phase=check of `service` with the code and configuration of `release` (check mode)."""
+    rc, result, raw = _service_module(service, release, 'openstack_ops.upgrade.db_sync',
                                       {'phase': 'check', 'release': release}, check=True)
     assert rc == 0, raw
     return result
 
 
-def status_check(node, service, release, conf):
-    """upgrade_check of `service` with the code and configuration of `release` on `node`."""
-    rc, result, raw = _service_module(node, 'openstack_ops.upgrade.upgrade_check', service, release, conf)
+def status_check(service, release):
+    """upgrade_check of `service` with the code and configuration of `release`."""
+    rc, result, raw = _service_module(service, release, 'openstack_ops.upgrade.upgrade_check')
     assert rc == 0, raw
     return result
 
 
-# The keystone and heat units of the lab, and where each service's configuration is read.
-SERVICE_UNITS = [('ctl1', 'keystone-api')] + [(n, s) for n in ('node1', 'node2', 'node3')
-                                              for s in ('heat-api', 'heat-engine')]
-SERVICE_CONFS = {'keystone': ('ctl1', 'keystone/keystone.conf'), 'heat': ('node1', 'heat/heat.conf')}
+# Every unit of the lab's services as (node, prefix under the node, unit),
+# and where each service's configuration is read: (node, prefix, file).
+HEAT_NODES = ('node1', 'node2', 'node3')
+SERVICE_UNITS = {
+    'keystone': [('ctl1', '', 'keystone-api')],
+    'glance': [('ctl1', 'glance', 'glance-api')],
+    'placement': [('ctl1', 'placement', 'placement-api')],
+    'nova': [('ctl1', 'nova', u) for u in ('nova-conductor', 'nova-scheduler', 'nova-api')],
+    'cinder': [('ctl1', 'cinder', u) for u in ('cinder-scheduler', 'cinder-api')],
+    'heat': [(n, '', u) for n in HEAT_NODES for u in ('heat-api', 'heat-engine')],
+}
+SERVICE_CONFS = {
+    'keystone': ('ctl1', '', 'keystone/keystone.conf'),
+    'glance': ('ctl1', 'glance', 'glance/glance-api.conf'),
+    'placement': ('ctl1', 'placement', 'placement/placement.conf'),
+    'nova': ('ctl1', 'nova', 'nova/nova.conf'),
+    'cinder': ('ctl1', 'cinder', 'cinder/cinder.conf'),
+    'heat': ('node1', '', 'heat/heat.conf'),
+}
+SERVICES = tuple(SERVICE_UNITS)
+DATABASES = ('keystone', 'glance', 'placement', 'nova_api', 'nova_cell0', 'nova', 'cinder', 'heat')
 
 
-def assert_services_on(run, release):
-    """Every keystone and heat unit links to `release` and runs (`run`: testinfra's host.run)."""
-    for node, unit in SERVICE_UNITS:
-        assert release_of(node, unit) == release, (node, unit)
-        assert run('service osl-%s-%s status' % (node, unit)).rc == 0, (node, unit)
+def task_log(scenario):
+    """Every task record the task_timer callback wrote for `scenario`'s playbook runs."""
+    records = []
+    with open(os.path.join(RESULTS, '%s.tasks.jsonl' % scenario)) as handle:
+        for line in handle:
+            records.extend(json.loads(line)['tasks'])
+    return records
 
 
-def assert_schemas_at_head(release):
-    """keystone's and heat's schemas at the head of `release`'s code."""
-    for service, (node, conf) in SERVICE_CONFS.items():
-        result = schema_check(node, service, release, conf)
+def assert_services_on(run, release, services=SERVICES):
+    """Every unit of `services` links to `release` and runs (`run`: testinfra's host.run)."""
+    for service in services:
+        for node, prefix, unit in SERVICE_UNITS[service]:
+            assert release_of(node, unit, prefix) == release, (node, unit)
+            assert run('service osl-%s-%s status' % (node, unit)).rc == 0, (node, unit)
+
+
+def assert_schemas_at_head(release, services=SERVICES):
+    """The schemas of `services` at the head of `release`'s code."""
+    for service in services:
+        result = schema_check(service, release)
         assert result['pending'] is False, result
         assert result['state'] == 'up_to_date', result
 
 
-def assert_status_checks_pass(release):
-    """keystone-status and heat-status upgrade check of `release` report success."""
-    for service, (node, conf) in SERVICE_CONFS.items():
-        result = status_check(node, service, release, conf)
+def assert_status_checks_pass(release, services=SERVICES):
+    """<service>-status upgrade check of `release` reports success for every one of `services`."""
+    for service in services:
+        result = status_check(service, release)
         assert result['status'] == 'success', result
         assert result['results'], result
