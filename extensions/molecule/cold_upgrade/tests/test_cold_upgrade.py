@@ -31,16 +31,18 @@ def test_data_from_before_the_upgrades_is_still_there():
         labtest.kept_data_is_there('kept-2025-2')
 
 
+def _down_at(instant, windows):
+    return any(start <= instant <= end for start, end in windows)
+
+
 def test_every_service_was_down_at_the_same_time():
     result = labtest.probe_result('cold-25-26')
     windows = {service: labtest.outage_windows(result, service) for service in labtest.SERVICES}
     for service, seen in windows.items():
         assert seen, 'the probe saw %s answer throughout: it did not measure the upgrade' % service
     # One outage for the whole cloud: at some instant every service was down.
-    def down_at(instant, seen):
-        return any(start <= instant <= end for start, end in seen)
     starts = sorted(start for seen in windows.values() for start, dummy in seen)
-    assert any(all(down_at(t, seen) for seen in windows.values()) for t in starts), windows
+    assert any(all(_down_at(t, seen) for seen in windows.values()) for t in starts), windows
     assert result['stacks']['stuck'] == [], result['stacks']
 
 

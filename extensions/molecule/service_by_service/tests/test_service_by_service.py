@@ -80,8 +80,9 @@ def test_nova_rpc_pin_was_set_while_mixed_and_removed_at_the_end():
         text = handle.read()
     assert 'compute = auto' not in text, 'the [upgrade_levels] pin is still there after the post-flight'
     log = labtest.task_log('service_by_service')
-    wrote = [t for t in log if t['task'].startswith('Write the settings of the mixed-release window - nova')]
-    removed = [t for t in log if t['task'].startswith('Remove the settings of the mixed-release window - nova')]
+    # Task names carry the role's name first ("openstack_ops.upgrade.service_upgrade : ...").
+    wrote = [t for t in log if ': Write the settings of the mixed-release window - nova' in t['task']]
+    removed = [t for t in log if ': Remove the settings of the mixed-release window - nova' in t['task']]
     assert wrote and any(t.get('changed') for t in wrote), wrote
     assert removed and any(t.get('changed') for t in removed), removed
 
