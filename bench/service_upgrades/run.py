@@ -14,6 +14,12 @@ fates, and whether each service-by-service outage is shorter than the
 cold upgrade's.
 
     .venv/bin/python bench/service_upgrades/run.py [--from 2025.2 --to 2026.1] [--output FILE]
+    .venv/bin/python bench/service_upgrades/run.py --probe-results SBS.json COLD.json [--output FILE]
+
+The second form runs nothing: it reads the probe results of runs made
+elsewhere (the Molecule scenarios write them under /srv/openstack-lab/results)
+and writes the same outage figures, with ``source`` naming the files and the
+wall times left null.
 
 Needs the lab's machine (root, loopback services); takes about 30 minutes.
 """
@@ -55,6 +61,19 @@ def outages(probe):
     return result
 
 
+def summarize(probe, total_seconds=None, started=None):
+    """The figures of one strategy's run from its probe result."""
+    return {
+        'total_seconds': None if total_seconds is None else round(total_seconds, 1),
+        'probe_started_before_upgrade_seconds': None if started is None else round(started - probe['started_epoch'], 1),
+        'services': outages(probe),
+        'requests': {'sent': probe['requests']['sent'], 'failed': probe['requests']['failed'],
+                     'by_status': probe['requests']['by_status']},
+        'stacks': {'created': probe['stacks']['created'], 'final_states': probe['stacks']['final_states'],
+                   'stuck': len(probe['stacks']['stuck'])},
+    }
+
+
 def run_strategy(strategy, start, end):
     tag = 'bench-%s-%s-%s' % (strategy, start.replace('.', ''), end.replace('.', ''))
     ansible_playbook('extensions/molecule/shared/lab_at.yml', '-e', 'lab_at_release=%s' % start)
@@ -72,15 +91,7 @@ def run_strategy(strategy, start, end):
                      '-e', 'probe_must_be_ok=false')
     with open(os.path.join(RESULTS, tag + '.json')) as handle:
         probe = json.load(handle)
-    return {
-        'total_seconds': round(upgrade_seconds, 1),
-        'probe_started_before_upgrade_seconds': round(started - probe['started_epoch'], 1),
-        'services': outages(probe),
-        'requests': {'sent': probe['requests']['sent'], 'failed': probe['requests']['failed'],
-                     'by_status': probe['requests']['by_status']},
-        'stacks': {'created': probe['stacks']['created'], 'final_states': probe['stacks']['final_states'],
-                   'stuck': len(probe['stacks']['stuck'])},
-    }
+    return summarize(probe, upgrade_seconds, started)
 
 
 def main():
@@ -88,6 +99,8 @@ def main():
     parser.add_argument('--from', dest='start', default='2025.2')
     parser.add_argument('--to', dest='end', default='2026.1')
     parser.add_argument('--output', default=os.path.join(ROOT, 'bench', 'results', 'service_upgrades.json'))
+    parser.add_argument('--probe-results', nargs=2, metavar=('SBS_JSON', 'COLD_JSON'),
+                        help='summarize these probe results instead of running the upgrades')
     args = parser.parse_args()
     result = {
         'benchmark': 'service_upgrades',
@@ -98,8 +111,14 @@ def main():
         'machine': {'cpus': os.cpu_count()},
         'strategies': {},
     }
-    for strategy in STRATEGIES:
-        result['strategies'][strategy] = run_strategy(strategy, args.start, args.end)
+    if args.probe_results:
+        result['source'] = {strategy: path for strategy, path in zip(STRATEGIES, args.probe_results)}
+        for strategy, path in zip(STRATEGIES, args.probe_results):
+            with open(path) as handle:
+                result['strategies'][strategy] = summarize(json.load(handle))
+    else:
+        for strategy in STRATEGIES:
+            result['strategies'][strategy] = run_strategy(strategy, args.start, args.end)
     sbs = result['strategies']['service_by_service']['services']
     cold = result['strategies']['cold_upgrade']['services']
     result['sbs_outage_shorter_than_cold'] = {
