@@ -357,7 +357,9 @@ class HeatClient:
         start = time.monotonic()
         try:
             with self.opener.open(req, timeout=self.timeout) as resp:
-                status, raw, got_headers = resp.status, resp.read(), dict(resp.headers.items())
+                status, raw = resp.status, resp.read()
+                # Header names in lower case: servers differ in how they spell them.
+                got_headers = {name.lower(): value for name, value in resp.headers.items()}
         except urllib.error.HTTPError as exc:
             try:
                 text = exc.read(300).decode('utf-8', 'replace')
@@ -573,7 +575,7 @@ class Probe:
             offset = self.recorder.offset()
             response = client.call('POST', '/auth/tokens', self.token_body())
             self.recorder.add(offset, TOKEN_LABEL, response)
-            token = (response.headers or {}).get('X-Subject-Token') if response.ok else None
+            token = (response.headers or {}).get('x-subject-token') if response.ok else None
             if token:
                 self.keep_token(token)
             self.stop.wait(self.args.read_interval)

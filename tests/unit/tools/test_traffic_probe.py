@@ -541,7 +541,8 @@ class FakeKeystone:
                     status = 401
                 fake.log.append((time.time(), status, body))
                 self.send_response(status)
-                self.send_header('X-Subject-Token', 'tok')
+                # keystone behind gunicorn spells it in lower case.
+                self.send_header('x-subject-token', 'tok')
                 self.send_header('Content-Length', '2')
                 self.end_headers()
                 self.wfile.write(b'{}')
