@@ -112,7 +112,7 @@ def main():
         'strategies': {},
     }
     if args.probe_results:
-        result['source'] = {strategy: path for strategy, path in zip(STRATEGIES, args.probe_results)}
+        result["source"] = dict(zip(STRATEGIES, args.probe_results))
         for strategy, path in zip(STRATEGIES, args.probe_results):
             with open(path) as handle:
                 result['strategies'][strategy] = summarize(json.load(handle))
