@@ -93,6 +93,65 @@ def release_repo(manager, release):
     raise PackageError('Unknown package manager %r; known: %s.' % (manager, ', '.join(MANAGERS)))
 
 
+# The major version of each service's code at 2025.2 (flamingo). Each of
+# these services has moved its major version by exactly one per release since
+# 2023.1 (keystone 23 -> 28, nova 27 -> 32, placement 9 -> 14...; 2026.2 is
+# keystone 30, glance 33, nova 34, cinder 29, placement 16, neutron 29, heat
+# 27 on PyPI), so a package's version names its release.
+MAJOR_AT_2025_2 = {
+    'cinder': 27,
+    'glance': 31,
+    'heat': 25,
+    'keystone': 28,
+    'neutron': 27,
+    'nova': 32,
+    'placement': 14,
+}
+
+
+def _release_index(release):
+    order = sorted(SERIES)
+    return order.index(release)
+
+
+def major_of(service, release):
+    """The major version of ``service``'s code at ``release`` ('nova', '2026.1' -> 33)."""
+    series_of(release)
+    if service not in MAJOR_AT_2025_2:
+        raise PackageError('Unknown service %r; known services: %s.' % (service, ', '.join(sorted(MAJOR_AT_2025_2))))
+    return MAJOR_AT_2025_2[service] + _release_index(release) - _release_index('2025.2')
+
+
+def release_of(service, version):
+    """The release whose code a package version of ``service`` carries, or None.
+
+    ``version`` as rpm or dpkg print it: an optional epoch, the upstream
+    version, a packaging release ('1:29.1.0-1.el9s', '2:28.0.0-0ubuntu1~cloud0').
+    None for a version no known release has (a development snapshot of a
+    release not in SERIES, or a package that is not the service's code).
+    """
+    match = re.match(r'^(?:\d+:)?(\d+)\.', str(version or '').strip())
+    if not match or service not in MAJOR_AT_2025_2:
+        return None
+    major = int(match.group(1))
+    for release in SERIES:
+        if major_of(service, release) == major:
+            return release
+    return None
+
+
+def packages_release(service, versions):
+    """One release for the installed packages of a service ({name: version}), or None.
+
+    None when no package is installed, when a version names no known release,
+    or when the packages carry different releases (a half-done upgrade).
+    """
+    releases = set(release_of(service, version) for version in versions.values())
+    if len(releases) != 1:
+        return None
+    return releases.pop()
+
+
 def rpm_query_argv(packages):
     """rpm query of installed versions; one "<name> <epoch>:<version>-<release>" line each."""
     return ['rpm', '-q', '--queryformat', '%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'] + list(packages)

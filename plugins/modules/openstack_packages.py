@@ -15,7 +15,9 @@ description:
     C(cloud-archive:<series>)) and upgrades the packages of O(service) that are installed on the node, to what that
     repository offers.
   - Reads the installed versions before and after; C(changed) is whether a version moved or the repository was
-    enabled. In check mode nothing is installed or enabled, and RV(packages) says what each package would become
+    enabled. Before anything is installed, the versions the repositories offer must be those of O(release) (each
+    service's major version names its release, keystone 28 being 2025.2 and 29 being 2026.1); otherwise the module fails and
+    changes nothing. In check mode nothing is installed or enabled, and RV(packages) says what each package would become
     from the repositories enabled now (with a repository still to enable, that is not yet the target release, as
     RV(repo) says).
   - Not exercised against a real RDO or Ubuntu host (no such repository is reachable where the collection is
@@ -38,6 +40,13 @@ options:
       - The OpenStack release to upgrade to, C(YYYY.1) or C(YYYY.2).
     type: str
     required: true
+  state:
+    description:
+      - V(upgraded) upgrades the packages to O(release). V(read) only reads the installed versions and the release
+        they carry (RV(release_before)); nothing is queried from the repositories and nothing changes.
+    type: str
+    choices: [read, upgraded]
+    default: upgraded
   repo:
     description:
       - Enable the release repository of O(release) first. With V(false) the packages come from the repositories
@@ -79,6 +88,13 @@ EXAMPLES = r'''
     service: keystone
     release: "2026.1"
 
+- name: Which release nova's installed packages carry
+  openstack_ops.upgrade.openstack_packages:
+    service: nova
+    release: "2026.1"
+    state: read
+  register: nova_installed
+
 - name: What would nova's packages become, from the repositories configured now
   openstack_ops.upgrade.openstack_packages:
     service: nova
@@ -110,6 +126,20 @@ packages:
   returned: always
   type: dict
   sample: {openstack-keystone: {before: '1:28.0.0-1.el9s', after: '1:29.0.0-1.el9s', available: null}}
+release_before:
+  description:
+    - The release the installed packages carry, from their major version; null when they carry different releases
+      (a half-done upgrade) or a version of no known release.
+  returned: always
+  type: str
+  sample: '2025.2'
+release_after:
+  description:
+    - The release the packages carry after the run (in check mode, what they would carry); null as for
+      RV(release_before). With O(state=read), the same as RV(release_before).
+  returned: always
+  type: str
+  sample: '2026.1'
 repo:
   description: The release repository, whether it was enabled before, and whether this run enabled it.
   returned: always
@@ -138,6 +168,7 @@ from ansible_collections.openstack_ops.upgrade.plugins.module_utils.packages imp
     parse_dpkg_query,
     parse_os_release,
     parse_rpm_query,
+    packages_release,
     release_repo,
     rpm_query_argv,
     series_of,
@@ -224,13 +255,15 @@ def main():
             release=dict(type='str', required=True),
             repo=dict(type='bool', default=True),
             service=dict(type='str', required=True, choices=sorted(SERVICES)),
+            state=dict(type='str', default='upgraded', choices=['read', 'upgraded']),
             timeout=dict(type='int', default=1800),
         ),
         supports_check_mode=True,
     )
     params = module.params
     runner = CommandRunner(module, timeout=params['timeout'])
-    result = dict(changed=False, commands=runner.commands, manager=None, packages={}, repo={}, series=None)
+    result = dict(changed=False, commands=runner.commands, manager=None, packages={}, repo={}, series=None,
+                  release_before=None, release_after=None)
     try:
         manager = _choose_manager(module, params['manager'])
         result['manager'] = manager
@@ -242,6 +275,12 @@ def main():
             raise OpsError('None of the packages of %s is installed here (%s): nothing to upgrade.'
                            % (params['service'], ', '.join(candidates)))
         names = sorted(before)
+        result['release_before'] = packages_release(params['service'], before)
+        if params['state'] == 'read':
+            result['release_after'] = result['release_before']
+            result['packages'] = dict((name, dict(before=before[name], after=before[name], available=None))
+                                      for name in names)
+            module.exit_json(**result)
 
         repo = release_repo(manager, params['release'])
         result['repo'] = dict(name=repo, enabled_before=None, changed=False, skipped=not params['repo'])
@@ -256,9 +295,19 @@ def main():
 
         _refresh(runner, manager)
         available = _available(runner, manager, names)
+        offered = dict(before, **available)
+        offered_release = packages_release(params['service'], offered)
+        # A repository still to enable (check mode) cannot be judged yet.
+        if offered_release != params['release'] and not (module.check_mode and result['repo']['changed']):
+            raise OpsError(
+                'The repositories offer %s for %s, which is %s, not %s: nothing was installed. Enable the '
+                'repository of %s (repo=true) or fix the mirror.'
+                % (', '.join('%s %s' % (n, offered[n]) for n in names), params['service'],
+                   offered_release or 'no single known release', params['release'], params['release']))
         if available and not module.check_mode:
             _upgrade(runner, manager, names)
         after = before if module.check_mode else _installed(runner, manager, names)
+        result['release_after'] = packages_release(params['service'], offered if module.check_mode else after)
         result['packages'] = dict(
             (name, dict(before=before[name], after=after.get(name), available=available.get(name)))
             for name in names)

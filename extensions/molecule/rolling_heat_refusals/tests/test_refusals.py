@@ -110,3 +110,40 @@ def test_engines_that_drop_messages_at_stop_are_refused():
     assert out.count('does not set [oslo_messaging_rabbit] use_queue_manager') == 1, out[-3000:]
     assert 'PLAY [Install N+1 beside N' not in out, out[-3000:]
     assert snapshot() == before
+
+
+def controller_snapshot():
+    """What a service-by-service run would change on the controller."""
+    units = [(n, p, u) for s in labtest.SERVICES if s != 'heat' for n, p, u in labtest.SERVICE_UNITS[s]]
+    backups = os.path.join(labtest.LAB_ROOT, 'backups')
+    return {
+        'links': {u: labtest.release_of(n, u, p) for n, p, u in units},
+        'pids': {u: labtest.pid_of('osl-%s-%s' % (n, u)) for n, p, u in units},
+        'keystone': labtest.sql('SELECT version_num FROM keystone.alembic_version'),
+        'backups': sorted(os.listdir(backups)) if os.path.isdir(backups) else [],
+    }
+
+
+SBS_REFUSALS = {
+    # The lab runs from virtualenvs: no distribution package of keystone is
+    # installed on this machine, and the package path must say so before any
+    # service is touched (the packages are read with dpkg-query, for real).
+    'packages_not_installed': (['-e', 'upgrade_install_method=packages'],
+                               'None of the packages of keystone is installed here (keystone)'),
+    'unknown_install_method': (['-e', 'upgrade_install_method=rpm'],
+                               'service_upgrade_install'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(SBS_REFUSALS))
+def test_service_by_service_refused_in_preflight_with_nothing_changed(case):
+    args, message = SBS_REFUSALS[case]
+    before, heat_before = controller_snapshot(), snapshot()
+    rc, out = labtest.playbook('playbooks/service_by_service.yml',
+                               '-e', 'upgrade_from_release=2025.2', '-e', 'upgrade_to_release=2026.1',
+                               '-e', 'upgrade_backup_dir=%s/backups' % labtest.LAB_ROOT, *args)
+    assert rc != 0, out[-3000:]
+    assert message in out, out[-3000:]
+    assert 'PLAY [Upgrade one service at a time' not in out, out[-3000:]
+    assert controller_snapshot() == before
+    assert snapshot() == heat_before

@@ -62,3 +62,38 @@ def test_parse_apt_simulate():
 def test_parse_os_release():
     assert pk.parse_os_release('ID=ubuntu\nPRETTY_NAME="Ubuntu 24.04 LTS"\n# x\n') == {
         'ID': 'ubuntu', 'PRETTY_NAME': 'Ubuntu 24.04 LTS'}
+
+
+@pytest.mark.parametrize('service, version, release', [
+    ('keystone', '1:28.1.0-1.el9s', '2025.2'),
+    ('keystone', '2:29.1.0-0ubuntu1~cloud0', '2026.1'),
+    ('keystone', '30.0.0', '2026.2'),
+    ('nova', '1:33.0.2-1.el9s', '2026.1'),
+    ('nova', '1:27.0.0-1.el9s', '2023.1'),
+    ('placement', '14.0.0-1.el9s', '2025.2'),
+    ('glance', '2:32.0.0-1', '2026.1'),
+    ('cinder', '1:28.0.0-1.el9s', '2026.1'),
+    ('heat', '1:26.0.2-1.el9s', '2026.1'),
+    ('neutron', '1:29.0.0-1.el9s', '2026.2'),
+    ('nova', '1:40.0.0-1.el9s', None),
+    ('nova', 'garbage', None),
+    ('nova', '', None),
+])
+def test_release_of_a_package_version(service, version, release):
+    assert pk.release_of(service, version) == release
+
+
+def test_packages_release_is_none_when_the_packages_disagree():
+    assert pk.packages_release('nova', {'openstack-nova-api': '1:33.0.2-1', 'openstack-nova-common': '1:33.0.2-1'}) \
+        == '2026.1'
+    assert pk.packages_release('nova', {'openstack-nova-api': '1:33.0.2-1', 'openstack-nova-common': '1:32.2.1-1'}) \
+        is None
+    assert pk.packages_release('nova', {}) is None
+
+
+def test_major_of_refuses_unknown_input():
+    assert pk.major_of('keystone', '2026.1') == 29
+    with pytest.raises(pk.PackageError):
+        pk.major_of('keystone', '2031.1')
+    with pytest.raises(pk.PackageError):
+        pk.major_of('swift', '2026.1')

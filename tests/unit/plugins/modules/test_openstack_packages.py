@@ -130,3 +130,29 @@ def test_cloud_archive_refused_off_ubuntu(monkeypatch, tmp_path):
     assert out.failed
     assert 'The Ubuntu Cloud Archive is for Ubuntu; this is Debian 12' in out.result['msg']
     assert not any('install' in a for argv in calls for a in argv)
+
+
+def test_the_releases_before_and_after_are_read_from_the_versions(dnf, monkeypatch):
+    out = run(monkeypatch, dict(service='keystone', release='2026.1'))
+    assert not out.failed, out.result
+    assert (out.result['release_before'], out.result['release_after']) == ('2025.2', '2026.1')
+
+
+def test_a_repository_offering_another_release_is_refused_before_the_upgrade(monkeypatch, dnf):
+    # The mirror offers 2026.2's keystone (30) for an upgrade to 2026.1.
+    dnf.offered['openstack-keystone'] = '1:30.0.0-1.el9s'
+    dnf.repos.add('centos-release-openstack-gazpacho')
+    out = run(monkeypatch, dict(service='keystone', release='2026.1'))
+    assert out.failed
+    assert 'which is 2026.2, not 2026.1: nothing was installed' in out.result['msg']
+    assert not any(c[:3] == ['dnf', '-y', 'upgrade'] for c in dnf.calls)
+    assert dnf.installed['openstack-keystone'] == '1:28.0.0-1.el9s'
+
+
+def test_read_only_reads_the_installed_versions(dnf, monkeypatch):
+    out = run(monkeypatch, dict(service='keystone', release='2026.1', state='read'))
+    assert not out.failed, out.result
+    assert out.result['changed'] is False
+    assert out.result['release_before'] == out.result['release_after'] == '2025.2'
+    assert out.result['repo'] == {}
+    assert [c[0] for c in dnf.calls] == ['rpm']
