@@ -22,7 +22,8 @@ Traffic:
 
 With ``--keystone-url``, one more thread asks Keystone for a token
 (``POST /auth/tokens``, password auth of ``--keystone-user`` in the Default
-domain, the password read from the environment variable named by
+domain, scoped to ``--keystone-project``, the password read from the
+environment variable named by
 ``--keystone-password-env``) every ``--read-interval`` seconds, so Keystone's
 downtime is measured beside Heat's. With ``--api LABEL=URL`` (repeatable, needs
 ``--keystone-url``), one thread per API sends ``GET URL`` every
@@ -565,9 +566,14 @@ class Probe:
             self.stacks.create_failed(name, kind)
 
     def token_body(self):
-        return {'auth': {'identity': {'methods': ['password'], 'password': {'user': {
-            'name': self.args.keystone_user, 'domain': {'id': 'default'},
-            'password': os.environ.get(self.args.keystone_password_env, '')}}}}}
+        # Scoped to a project: the services' policies refuse an unscoped
+        # token (403 from glance, placement and cinder; nova's flavor list
+        # alone lets it through).
+        return {'auth': {
+            'identity': {'methods': ['password'], 'password': {'user': {
+                'name': self.args.keystone_user, 'domain': {'id': 'default'},
+                'password': os.environ.get(self.args.keystone_password_env, '')}}},
+            'scope': {'project': {'name': self.args.keystone_project, 'domain': {'id': 'default'}}}}}
 
     def token_reader(self):
         client = self.keystone_client or HeatClient(self.args.keystone_url, None, self.args.request_timeout)
@@ -770,6 +776,8 @@ def build_parser():
                         help='extra request header (repeatable), e.g. X-Auth-Token:...')
     parser.add_argument('--keystone-url', help='also ask this Keystone v3 URL for a token every --read-interval')
     parser.add_argument('--keystone-user', default='admin', help='Keystone user, Default domain (default %(default)s)')
+    parser.add_argument('--keystone-project', default='admin',
+                        help='project the token is scoped to, Default domain (default %(default)s)')
     parser.add_argument('--keystone-password-env', default='PROBE_KEYSTONE_PASSWORD',
                         help='environment variable holding the Keystone password (default %(default)s)')
     parser.add_argument('--api', action='append', type=parse_api, default=[], metavar='LABEL=URL',

@@ -518,7 +518,8 @@ def test_daemonized_probe_outlives_the_pipe_of_its_starter(tmp_path):
 
 class FakeKeystone:
     """Answers POST /v3/auth/tokens: 201 for admin with the right password, 401 otherwise, and 503
-    between the two wall-clock times of ``down``; logs (wall time, status, body)."""
+    between the two wall-clock times of ``down``; logs (wall time, status, body). The token is
+    'tok' when scoped to the project admin, 'unscoped' otherwise (the APIs refuse that one)."""
 
     def __init__(self, password, down=(0, 0)):
         self.log = []
@@ -542,7 +543,8 @@ class FakeKeystone:
                 fake.log.append((time.time(), status, body))
                 self.send_response(status)
                 # keystone behind gunicorn spells it in lower case.
-                self.send_header('x-subject-token', 'tok')
+                scoped = body['auth'].get('scope') == {'project': {'name': 'admin', 'domain': {'id': 'default'}}}
+                self.send_header('x-subject-token', 'tok' if scoped else 'unscoped')
                 self.send_header('Content-Length', '2')
                 self.end_headers()
                 self.wfile.write(b'{}')
@@ -629,7 +631,9 @@ def test_api_reads_use_a_kept_token_and_measure_their_own_outage(tmp_path):
     result = json.loads(out.read_text())
     label = 'glance GET /v2/images'
     assert result['requests']['by_endpoint'][label]['sent'] == len(api.log) >= 20
-    assert {entry[2] for entry in api.log} == {'tok'}, 'every API read carries the kept token'
+    # 'tok' is the project-scoped token: an unscoped one is refused by glance,
+    # placement and cinder (403), which the lab's probe first sent.
+    assert {entry[2] for entry in api.log} == {'tok'}, 'every API read carries the kept, scoped token'
     # The API's window is its own (2.5 -> 3.2 s), not keystone's (1.0 -> 2.0 s).
     windows = result['downtime'][label]['windows']
     assert len(windows) == 1 and 0.4 < result['downtime'][label]['total_seconds'] < 1.1
