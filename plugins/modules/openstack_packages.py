@@ -300,9 +300,9 @@ def main():
         # A repository still to enable (check mode) cannot be judged yet.
         if offered_release != params['release'] and not (module.check_mode and result['repo']['changed']):
             raise OpsError(
-                'The repositories offer %s for %s, which is %s, not %s: nothing was installed. Enable the '
-                'repository of %s (repo=true) or fix the mirror.'
-                % (', '.join('%s %s' % (n, offered[n]) for n in names), params['service'],
+                'With what is installed and what the repositories offer, %s would have %s, which is %s, not %s: '
+                'nothing was installed. Enable the repository of %s (repo=true) or fix the mirror.'
+                % (params['service'], ', '.join('%s %s' % (n, offered[n]) for n in names),
                    offered_release or 'no single known release', params['release'], params['release']))
         if available and not module.check_mode:
             _upgrade(runner, manager, names)

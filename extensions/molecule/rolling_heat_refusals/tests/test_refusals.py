@@ -39,6 +39,11 @@ def vhosts():
         return sorted(v['name'] for v in json.load(resp))
 
 
+def backups():
+    path = os.path.join(labtest.LAB_ROOT, 'backups')
+    return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
+
 def snapshot():
     """Everything an upgrade would change."""
     nodes = {}
@@ -48,14 +53,13 @@ def snapshot():
             'releases': sorted(os.listdir(os.path.join(prefix, 'releases'))),
             'links': {s: labtest.release_of(node, s) for s in ('heat-api', 'heat-engine')},
         }
-    backups = os.path.join(labtest.LAB_ROOT, 'backups')
     return {
         'pids': {s: labtest.pid_of(s) for s in SERVICES},
         'nodes': nodes,
         'schema': labtest.sql('SELECT version_num FROM heat.alembic_version'),
         'vhosts': vhosts(),
         'haproxy': haproxy_states(),
-        'backups': sorted(os.listdir(backups)) if os.path.isdir(backups) else [],
+        'backups': backups(),
     }
 
 
@@ -115,12 +119,11 @@ def test_engines_that_drop_messages_at_stop_are_refused():
 def controller_snapshot():
     """What a service-by-service run would change on the controller."""
     units = [(n, p, u) for s in labtest.SERVICES if s != 'heat' for n, p, u in labtest.SERVICE_UNITS[s]]
-    backups = os.path.join(labtest.LAB_ROOT, 'backups')
     return {
         'links': {u: labtest.release_of(n, u, p) for n, p, u in units},
         'pids': {u: labtest.pid_of('osl-%s-%s' % (n, u)) for n, p, u in units},
         'keystone': labtest.sql('SELECT version_num FROM keystone.alembic_version'),
-        'backups': sorted(os.listdir(backups)) if os.path.isdir(backups) else [],
+        'backups': backups(),
     }
 
 
