@@ -140,5 +140,5 @@ def test_with_the_guard_the_chained_stack_on_the_old_side_completed_because_the_
     waits = [t for t in rerun()['tasks']
              if t['task'].endswith('Wait until those stacks have finished') and t['status'] == 'ok']
     assert [t['host'] for t in waits] == ['node3'], waits
-    # The chain (6 x 25 s) was still running when the last old engine was due to stop.
+    # The chain (6 x 15 s) was still running when the last old engine was due to stop.
     assert waits[0]['end'] - waits[0]['start'] > 10, waits
