@@ -145,10 +145,10 @@ class ServiceCommands(object):
 
     # -- actions ----------------------------------------------------------
 
-    def run_phase(self, phase, extra_args=()):
+    def run_phase(self, phase, extra_args=(), offline=False):
         """Run the commands of a schema phase; returns their CommandResults."""
         results = []
-        for tail in phase_commands(self.service, phase, extra_args=extra_args):
+        for tail in phase_commands(self.service, phase, extra_args=extra_args, offline=offline):
             results.append(self.manage(tail, mutating=True))
         return results
 

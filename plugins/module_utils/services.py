@@ -31,7 +31,7 @@ import re
 
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.errors import OpsError
 
-PHASES = ('sync', 'expand', 'migrate', 'contract', 'online_data_migrations', 'check')
+PHASES = ('sync', 'expand', 'migrate', 'contract', 'upgrade', 'online_data_migrations', 'check')
 
 
 class ServiceError(OpsError):
@@ -55,6 +55,8 @@ class ServiceError(OpsError):
 #                     ('heads': compare versions with heads; 'rc': a command
 #                     whose exit code is a state; 'neutron': current vs heads)
 #   online            argv tail and batch flag of online data migrations
+#   offline_args      phase -> arguments added when every process of the
+#                     service is stopped (db_sync's ``offline`` option)
 #   exercised         whether these commands were run against real code
 SERVICES = {
     # heat/cmd/manage.py: `db_sync [version]` and `db_version` (prints
@@ -111,6 +113,12 @@ SERVICES = {
             'expand': [['db', 'expand']],
             'migrate': [['db', 'migrate']],
             'contract': [['db', 'contract']],
+            # The legacy one-step command of glance before expand/migrate/
+            # contract (DbCommands.upgrade -> _sync: alembic to the heads
+            # without sync's offline switch), which 31.1.0 still has, beside
+            # the legacy top-level aliases db_upgrade, db_sync, ...; for
+            # tooling that used it: `sync` is the offline command.
+            'upgrade': [['db', 'upgrade']],
         },
         versions={'main': ['db', 'version']},
         main_database='main',
@@ -133,6 +141,11 @@ SERVICES = {
         status='cinder-status',
         status_json=True,
         phases={'sync': [['db', 'sync']]},
+        # Only when every cinder service is stopped (a cold upgrade, or a
+        # service-by-service turn): the services' rows get this code's RPC
+        # and object versions, so the new services do not pin themselves to
+        # the old ones until a second restart (exit 2 if that step fails).
+        offline_args={'sync': ['--bump-versions']},
         versions={'main': ['db', 'version']},
         main_database='main',
         heads={'main': ('cinder.db', 'migrations')},
@@ -236,11 +249,13 @@ def get_service(name):
     return SERVICES[name]
 
 
-def phase_commands(service, phase, config_args=(), extra_args=()):
+def phase_commands(service, phase, config_args=(), extra_args=(), offline=False):
     """argv tails (without the manage command) to run ``phase`` of ``service``.
 
     ``config_args`` (--config-file ...) go before the subcommand, as
-    oslo.config's SubCommandOpt wants; ``extra_args`` after the last command.
+    oslo.config's SubCommandOpt wants; ``extra_args`` after the last command,
+    preceded, when ``offline`` (no process of the service runs), by the
+    service's offline-only arguments (cinder: ``--bump-versions``).
     """
     spec = get_service(service)
     if phase not in spec['phases']:
@@ -249,6 +264,9 @@ def phase_commands(service, phase, config_args=(), extra_args=()):
             % (service, phase, ', '.join(sorted(spec['phases']) + (
                 ['online_data_migrations'] if spec.get('online') else []) + ['check'])))
     commands = [list(config_args) + list(tail) for tail in spec['phases'][phase]]
+    if offline:
+        extra_args = [arg for arg in spec.get('offline_args', {}).get(phase, []) if arg not in extra_args] \
+            + list(extra_args)
     if extra_args:
         commands[-1] = commands[-1] + list(extra_args)
     return commands

@@ -46,8 +46,8 @@ options:
     elements: path
   extra_args:
     description:
-      - Arguments appended to the (last) command of the phase, for example C([--bump-versions]) for a cold
-        cinder upgrade, or C([--local_cell]) for nova.
+      - Arguments appended to the (last) command of the phase, for example C([--local_cell]) for nova (for
+        cinder's C(--bump-versions) set I(offline) instead).
     type: list
     elements: str
     default: []
@@ -57,6 +57,16 @@ options:
         report that more rows remain.
     type: int
     default: 50
+  offline:
+    description:
+      - Every process of the service is stopped on every node (a cold upgrade, or the service's turn in a
+        service-by-service upgrade); add the arguments the service wants only then. cinder's C(sync) becomes
+        C(cinder-manage db sync --bump-versions), which also gives the services' rows this code's RPC and object
+        versions, so that the new services do not pin themselves to the old versions until a second restart.
+        The other services have no such arguments.
+      - Never set it while a process of the service still runs (a rolling upgrade).
+    type: bool
+    default: false
   online_batch_size:
     description:
       - Rows per run of the online data migrations (C(--max-count)/C(--max_count)). Without it one run
@@ -67,8 +77,10 @@ options:
       - C(sync) migrates the schema fully (offline); C(expand), C(migrate), C(contract) are the rolling-upgrade
         steps of keystone, glance (and neutron, without C(migrate)); C(online_data_migrations) runs nova's,
         cinder's or placement's data migrations; C(check) only reports whether work is pending.
+      - C(upgrade) is glance's legacy one-step C(glance-manage db upgrade), the command of glance before its
+        expand/migrate/contract (glance 31 still has it), for runbooks that used it; prefer C(sync).
     type: str
-    choices: [sync, expand, migrate, contract, online_data_migrations, check]
+    choices: [sync, expand, migrate, contract, upgrade, online_data_migrations, check]
     default: sync
   release:
     description:
@@ -277,7 +289,7 @@ def _schema_phase(module, runner, commands, before, result):
     if module.check_mode:
         result['changed'] = _would_change(phase, pending)
         return
-    ran = commands.run_phase(phase, module.params['extra_args'])
+    ran = commands.run_phase(phase, module.params['extra_args'], offline=module.params['offline'])
     result['stdout'] = runner.mask(ran[-1].stdout)
     after = commands.versions()
     result.update(versions_after=after, version_after=after.get(main_db))
@@ -290,6 +302,7 @@ def main():
     argument_spec = dict(
         extra_args=dict(type='list', elements='str', default=[]),
         max_runs=dict(type='int', default=50),
+        offline=dict(type='bool', default=False),
         online_batch_size=dict(type='int'),
         phase=dict(type='str', default='sync', choices=list(PHASES)),
         release=dict(type='str'),

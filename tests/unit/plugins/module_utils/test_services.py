@@ -147,6 +147,25 @@ def test_phase_commands_put_config_files_before_the_subcommand():
     assert services.phase_commands('neutron', 'expand') == [['upgrade', '--expand']]
 
 
+def test_offline_adds_cinders_bump_versions_and_nothing_to_the_others():
+    assert services.phase_commands('cinder', 'sync', offline=True) == [['db', 'sync', '--bump-versions']]
+    assert services.phase_commands('cinder', 'sync') == [['db', 'sync']]
+    # Given by hand as well: not twice.
+    assert services.phase_commands('cinder', 'sync', extra_args=['--bump-versions'], offline=True) == [
+        ['db', 'sync', '--bump-versions']]
+    assert services.phase_commands('heat', 'sync', offline=True) == [['db_sync']]
+    assert services.phase_commands('keystone', 'expand', offline=True) == [['db_sync', '--expand']]
+    assert services.phase_commands('nova', 'sync', extra_args=['--local_cell'], offline=True) == [
+        ['api_db', 'sync'], ['db', 'sync', '--local_cell']]
+
+
+def test_glance_has_its_legacy_one_step_upgrade_and_no_other_service_has():
+    assert services.phase_commands('glance', 'upgrade') == [['db', 'upgrade']]
+    for service in ('heat', 'keystone', 'cinder', 'nova', 'placement', 'neutron'):
+        with pytest.raises(services.ServiceError, match='has no "upgrade" phase'):
+            services.phase_commands(service, 'upgrade')
+
+
 def test_phase_commands_refuse_a_phase_the_service_does_not_have():
     with pytest.raises(ServiceError, match='heat has no "expand" phase'):
         services.phase_commands('heat', 'expand')

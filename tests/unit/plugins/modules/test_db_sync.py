@@ -140,6 +140,12 @@ def test_sync_moves_the_version_then_is_idempotent(heat, monkeypatch):
     assert len(heat.syncs()) == 1  # no second db_sync
 
 
+def test_offline_changes_nothing_for_a_service_without_offline_arguments(heat, monkeypatch):
+    out = run(monkeypatch, heat_args(heat, '26', offline=True))
+    assert out.result['changed'] is True
+    assert [c[1:] for c in heat.syncs()] == [['--config-file', str(heat.conf), 'db_sync']]
+
+
 def test_empty_database_is_pending_and_gets_synced(heat, monkeypatch):
     heat.revision = None
     out = run(monkeypatch, heat_args(heat, '25'))
