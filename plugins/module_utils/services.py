@@ -249,6 +249,11 @@ def get_service(name):
     return SERVICES[name]
 
 
+def offline_args(service, phase):
+    """The arguments ``phase`` of ``service`` takes only when no process of the service runs."""
+    return list(get_service(service).get('offline_args', {}).get(phase, []))
+
+
 def phase_commands(service, phase, config_args=(), extra_args=(), offline=False):
     """argv tails (without the manage command) to run ``phase`` of ``service``.
 
@@ -265,8 +270,7 @@ def phase_commands(service, phase, config_args=(), extra_args=(), offline=False)
                 ['online_data_migrations'] if spec.get('online') else []) + ['check'])))
     commands = [list(config_args) + list(tail) for tail in spec['phases'][phase]]
     if offline:
-        extra_args = [arg for arg in spec.get('offline_args', {}).get(phase, []) if arg not in extra_args] \
-            + list(extra_args)
+        extra_args = [arg for arg in offline_args(service, phase) if arg not in extra_args] + list(extra_args)
     if extra_args:
         commands[-1] = commands[-1] + list(extra_args)
     return commands

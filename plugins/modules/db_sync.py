@@ -63,7 +63,8 @@ options:
         service-by-service upgrade); add the arguments the service wants only then. cinder's C(sync) becomes
         C(cinder-manage db sync --bump-versions), which also gives the services' rows this code's RPC and object
         versions, so that the new services do not pin themselves to the old versions until a second restart.
-        The other services have no such arguments.
+        That sync runs even when the schema is already at the code's head (cinder 2025.2 -> 2026.1 has no
+        schema change); C(changed) still reports the schema only. The other services have no such arguments.
       - Never set it while a process of the service still runs (a rolling upgrade).
     type: bool
     default: false
@@ -172,6 +173,12 @@ heads:
   returned: when known
   type: dict
   sample: {main: [97b2a986f922]}
+offline_args:
+  description: The offline-only arguments added to the phase (with O(offline); empty for most services).
+  returned: for a schema phase
+  type: list
+  elements: str
+  sample: [--bump-versions]
 online:
   description: Result of online data migrations (rows per migration, rows migrated, runs, complete).
   returned: when phase is online_data_migrations
@@ -241,6 +248,7 @@ from ansible_collections.openstack_ops.upgrade.plugins.module_utils.manage impor
 )
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.services import (
     PHASES,
+    offline_args,
     SERVICES,
     parse_glance_migrated,
     phase_commands,
@@ -282,7 +290,9 @@ def _schema_phase(module, runner, commands, before, result):
             versions_before=before, heads=pending['heads'])
     if phase == 'check':
         return
-    if pending['state'] == 'up_to_date':
+    offline_only = module.params['offline'] and offline_args(service, phase)
+    result['offline_args'] = offline_args(service, phase) if module.params['offline'] else []
+    if pending['state'] == 'up_to_date' and not offline_only:
         # Nothing to migrate: the state says so, the command need not run.
         result['pending_after'] = False
         return
@@ -293,6 +303,8 @@ def _schema_phase(module, runner, commands, before, result):
     result['stdout'] = runner.mask(ran[-1].stdout)
     after = commands.versions()
     result.update(versions_after=after, version_after=after.get(main_db))
+    # A sync run only for its offline arguments (cinder's version bump on a
+    # schema already at head) reports the schema, which did not move.
     result['changed'] = after != before or (
         service == 'glance' and parse_glance_migrated(ran[-1].stdout) > 0)
     result['pending_after'] = commands.pending(after)['pending']

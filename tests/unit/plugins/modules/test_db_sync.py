@@ -146,6 +146,42 @@ def test_offline_changes_nothing_for_a_service_without_offline_arguments(heat, m
     assert [c[1:] for c in heat.syncs()] == [['--config-file', str(heat.conf), 'db_sync']]
 
 
+def test_offline_cinder_runs_its_version_bump_even_on_a_schema_at_head(heat, monkeypatch):
+    # cinder 27 -> 28 has no schema change (9c74c1c6971f on both, seen in the lab's cold upgrade); the
+    # sync still runs, offline, for --bump-versions, and reports the schema, which did not move.
+    venv = heat.venvs['26']
+    for name in ('cinder-manage',):
+        script = os.path.join(venv, 'bin', name)
+        with open(script, 'w') as handle:
+            handle.write('#!%s/bin/python3\n' % venv)
+        os.chmod(script, 0o755)
+    heat.answers[('db', 'version')] = [(0, '9c74c1c6971f\n', '')] * 4
+    heat.answers[('db', 'sync', '--bump-versions')] = [(0, '', '')]
+    heads = '{"heads": ["9c74c1c6971f"], "revisions": ["9c74c1c6971f"]}\n'
+    monkeypatch.setattr(heat, 'release_of', lambda path: '26')
+    original = heat.run_command
+
+    def run_command(module, argv, **kwargs):
+        bare = argv[3:] if argv[0].endswith('/timeout') else argv
+        if len(bare) > 1 and bare[1] == '-c':
+            heat.calls.append(bare)
+            return 0, heads, ''
+        return original(module, argv, **kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    args = dict(service='cinder', venv=venv, config_file=[str(heat.conf)], offline=True)
+    out = run(monkeypatch, args)
+    assert not out.failed, out.result
+    assert ['db', 'sync', '--bump-versions'] in [[a for a in c[1:] if a != '--config-file' and a != str(heat.conf)]
+                                                 for c in heat.calls]
+    assert out.result['changed'] is False and out.result['offline_args'] == ['--bump-versions']
+
+    heat.calls.clear()
+    plain = run(monkeypatch, dict(args, offline=False))
+    assert plain.result['state'] == 'up_to_date'
+    assert not [c for c in heat.calls if 'sync' in c]
+
+
 def test_empty_database_is_pending_and_gets_synced(heat, monkeypatch):
     heat.revision = None
     out = run(monkeypatch, heat_args(heat, '25'))
