@@ -432,6 +432,16 @@ def rpc_pin_report(rows, compute_rpc_versions=None):
     }
 
 
+def compute_version_reached(report, min_version, host=None):
+    """Whether an :func:`rpc_pin_report` shows ``min_version`` reached: by the counted
+    nova-compute of ``host`` when given, else by the minimum of every counted one."""
+    if host:
+        return any(c['counted'] and c['host'] == host and c['version'] >= min_version
+                   for c in report['computes'])
+    minimum = report['min_compute_version']
+    return minimum is not None and minimum >= min_version
+
+
 # ---------------------------------------------------------------- client
 
 class NovaClient(object):

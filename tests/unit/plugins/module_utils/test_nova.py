@@ -354,3 +354,14 @@ def test_drain_timeout_reports_the_migrations_in_flight(fake):
     assert 'waiting for host compute1 to have no instance; last observed state: 1 migration(s) in flight: a' \
         in err.value.msg
     assert err.value.context['migrations'][0]['status'] == 'timed_out'
+
+
+def test_compute_version_reached_by_host_and_by_minimum():
+    report = n.rpc_pin_report(parse_batch(SERVICES_TSV))
+    assert n.compute_version_reached(report, 70, 'compute2') is True
+    assert n.compute_version_reached(report, 70, 'compute1') is False
+    # compute8 is forced down: not counted, so never "reached" for the host either.
+    assert n.compute_version_reached(report, 60, 'compute8') is False
+    assert n.compute_version_reached(report, 68) is True
+    assert n.compute_version_reached(report, 70) is False
+    assert n.compute_version_reached(n.rpc_pin_report([]), 1) is False
