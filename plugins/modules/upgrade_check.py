@@ -205,7 +205,9 @@ def main():
                            % (service, _listing(result['warning_checks'])))
     except OpsError as exc:
         fail_from(module, exc, **result)
-    module.exit_json(**result)
+    # Explicit: Ansible marks a result that carries a non-zero rc and no
+    # "failed" key as failed, and rc 1 here is a warning, not a failure.
+    module.exit_json(failed=False, **result)
 
 
 if __name__ == '__main__':
