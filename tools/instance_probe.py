@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Read every instance's state from nova, over and over, during a compute upgrade.
 
 A sample is one ``GET /servers/detail?all_tenants=1`` (all pages) with an
@@ -47,14 +47,14 @@ def get_token(args):
     body = {'auth': {'identity': {'methods': ['password'], 'password': {'user': {
         'name': args.username, 'domain': {'name': 'Default'}, 'password': os.environ.get('PROBE_PASSWORD', '')}}},
         'scope': {'project': {'name': args.project, 'domain': {'name': 'Default'}}}}}
-    _, headers, _ = request('POST', args.keystone_url.rstrip('/') + '/auth/tokens', body=body)
+    headers = request('POST', args.keystone_url.rstrip('/') + '/auth/tokens', body=body)[1]
     return headers['X-Subject-Token']
 
 
 def list_servers(args, token):
     servers, url = [], args.nova_url.rstrip('/') + '/servers/detail?all_tenants=1&limit=1000'
     while url:
-        _, _, data = request('GET', url, token=token)
+        data = request('GET', url, token=token)[2]
         servers.extend(data.get('servers') or [])
         url = None
         for link in data.get('servers_links') or []:

@@ -126,7 +126,7 @@ def run_one(hosts, concurrency, frm, to):
                               'OPENSTACK_OPS_TASK_TIMER_OUTPUT': timer})
         wall = time.time() - t0
         open(stop_file, 'w').close()
-        for _ in range(60):
+        for dummy in range(60):
             if os.path.exists(probe_out):
                 break
             time.sleep(1)
