@@ -10,7 +10,7 @@ import labtest  # noqa: E402
 
 testinfra_hosts = ['ansible://infra']
 
-CHAIN, WAIT = 6, 15
+CHAIN, WAIT = 6, 30
 
 
 def stack(name):
