@@ -52,28 +52,6 @@ options:
         matches, dump again anyway. Without it such a backup is kept and nothing changes.
     type: bool
     default: false
-  login_host:
-    description:
-      - Host of the database server. Overrides the host of I(database_url) or I(config_file).
-      - Without any host the client uses its local socket.
-    type: str
-  login_password:
-    description:
-      - Password of I(login_user). Overrides the password of I(database_url) or I(config_file).
-    type: str
-  login_port:
-    description:
-      - TCP port of the database server.
-    type: int
-  login_unix_socket:
-    description:
-      - Unix socket of the database server.
-    type: path
-  login_user:
-    description:
-      - User to connect as. Overrides the user of I(database_url) or I(config_file). Without any user
-        the client's default applies (the local user, e.g. C(root) over the socket).
-    type: str
   max_age:
     description:
       - With I(state=verified), fail if the backup is older than this. Seconds, or a number with a unit
@@ -103,6 +81,7 @@ options:
     default: 3600
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - openstack_ops.upgrade.database
 attributes:
   check_mode:
     support: full

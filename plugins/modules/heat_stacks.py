@@ -50,26 +50,6 @@ options:
       - When filtering by engine, also list stacks in progress that no engine owns right now.
     type: bool
     default: true
-  login_host:
-    description:
-      - Host of the database server; overrides the one of I(database_url) or I(config_file).
-    type: str
-  login_password:
-    description:
-      - Password of I(login_user).
-    type: str
-  login_port:
-    description:
-      - TCP port of the database server.
-    type: int
-  login_unix_socket:
-    description:
-      - Unix socket of the database server.
-    type: path
-  login_user:
-    description:
-      - User to connect as; overrides the one of I(database_url) or I(config_file).
-    type: str
   stack_ids:
     description:
       - Only these stacks. A rolling upgrade lists the stacks in progress when the last heat-api moved
@@ -98,6 +78,7 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - openstack_ops.upgrade.wait
+  - openstack_ops.upgrade.database
 attributes:
   check_mode:
     support: full

@@ -44,26 +44,6 @@ options:
     description:
       - With O(min_version), wait for the nova-compute service of this host.
     type: str
-  login_host:
-    description:
-      - Host of the database server; overrides the one of O(database_url) or O(config_file).
-    type: str
-  login_password:
-    description:
-      - Password of O(login_user).
-    type: str
-  login_port:
-    description:
-      - TCP port of the database server.
-    type: int
-  login_unix_socket:
-    description:
-      - Unix socket of the database server.
-    type: path
-  login_user:
-    description:
-      - User to connect as; overrides the one of O(database_url) or O(config_file).
-    type: str
   min_version:
     description:
       - Wait until this service version is reached, for example the C(SERVICE_VERSION) of the new release's
@@ -72,6 +52,7 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - openstack_ops.upgrade.wait
+  - openstack_ops.upgrade.database
 attributes:
   check_mode:
     support: full
