@@ -152,15 +152,20 @@ def main():
     parser.add_argument('--output', default=os.path.join(ROOT, 'bench', 'results', 'computes.json'))
     args = parser.parse_args()
     shared_services_on(args.to)
-    runs = [run_one(h, c, args.frm, args.to) for h in sorted(args.hosts) for c in args.concurrency]
-    write_result(args.output, {
-        'benchmark': 'rolling_computes.yml %s -> %s on the lab (fake driver, 2 instances per host)'
-                     % (args.frm, args.to),
-        'machine': {'cpus': os.cpu_count()},
-        'date': time.strftime('%Y-%m-%d'),
-        'runs': runs,
-        'instances_lost_total': sum(r['instances_lost'] for r in runs),
-    })
+    planned = [(h, c) for h in sorted(args.hosts) for c in args.concurrency]
+    runs = []
+    # Written after every run: a long series cut short keeps what finished.
+    for hosts, concurrency in planned:
+        runs.append(run_one(hosts, concurrency, args.frm, args.to))
+        write_result(args.output, {
+            'benchmark': 'rolling_computes.yml %s -> %s on the lab (fake driver, 2 instances per host)'
+                         % (args.frm, args.to),
+            'machine': {'cpus': os.cpu_count()},
+            'date': time.strftime('%Y-%m-%d'),
+            'runs': runs,
+            'runs_planned': [{'hosts': h, 'concurrency': c} for h, c in planned],
+            'instances_lost_total': sum(r['instances_lost'] for r in runs),
+        })
 
 
 if __name__ == '__main__':
