@@ -20,3 +20,17 @@ def test_sum_of_unacknowledged():
 def test_bad_expression_is_a_filter_error():
     with pytest.raises(AnsibleFilterError, match='Invalid JMESPath expression'):
         jmes(QUEUES, '[?messages >')
+
+
+class _TemplateList(list):
+    """What a template engine hands a filter: a subclass of list."""
+
+
+class _TemplateDict(dict):
+    pass
+
+
+def test_functions_accept_subclasses_of_list_and_dict():
+    hosts = _TemplateList([_TemplateDict(service=None, instances=_TemplateList([])),
+                           _TemplateDict(service=None, instances=_TemplateList([{'id': 'a'}]))])
+    assert jmes(hosts, '[?service != null || length(instances) > `0`].instances[0].id') == ['a']
