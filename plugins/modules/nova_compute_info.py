@@ -44,8 +44,16 @@ options:
   host:
     description:
       - A compute host, as nova knows it. When set, RV(service), RV(instances), RV(refused_instances) and
-        RV(capacity) are reported for it; the task fails if nova has no nova-compute service on it.
+        RV(capacity) are reported for it; the task fails if nova has no nova-compute service on it, unless
+        O(missing_ok=true).
     type: str
+  missing_ok:
+    description:
+      - With O(host), a host nova has no nova-compute service for is not an error; RV(service) is then null
+        and RV(instances) the instances nova still places on that host (normally none). For a host that may
+        be in one of two deployments (a parallel compute upgrade).
+    type: bool
+    default: false
   ram_allocation_ratio:
     description:
       - The RAM allocation ratio of the compute hosts, for RV(capacity).
@@ -126,7 +134,8 @@ requests:
   sample:
     - {count: 1, method: POST, path: /v3/auth/tokens, service: identity, skipped: false, status: 201}
 service:
-  description: With O(host), its nova-compute service, as an element of RV(services).
+  description: With O(host), its nova-compute service, as an element of RV(services); null when nova has none
+    and O(missing_ok=true).
   returned: when O(host) is set
   type: dict
   sample: {binary: nova-compute, disabled_reason: null, forced_down: false, host: compute1,
@@ -168,6 +177,7 @@ def argument_spec():
     spec.update(
         cpu_allocation_ratio=dict(type='float', default=1.0),
         host=dict(type='str'),
+        missing_ok=dict(type='bool', default=False),
         ram_allocation_ratio=dict(type='float', default=1.0),
     )
     return spec
@@ -179,6 +189,11 @@ def run(client, p):
     host = p['host']
     if host:
         service = find_service(services, host)
+        if service is None and p['missing_ok']:
+            servers = client.servers_on_host(host)
+            result.update(service=None, instances=servers, refused_instances=refused_instances(servers),
+                          capacity=None)
+            return result
         if service is None:
             raise NovaRefused('There is no nova-compute service on host %s; compute hosts known to nova: %s.'
                               % (host, ', '.join(s['host'] for s in services) or 'none'))

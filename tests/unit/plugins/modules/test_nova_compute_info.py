@@ -64,3 +64,11 @@ def test_unknown_host_fails(fake, monkeypatch):
     out = run(monkeypatch, host='nowhere')
     assert out.failed
     assert out.result['msg'].startswith('There is no nova-compute service on host nowhere')
+
+
+def test_unknown_host_with_missing_ok_is_reported_as_absent(fake, monkeypatch):
+    out = run(monkeypatch, host='nowhere', missing_ok=True)
+    assert not out.failed
+    assert out.result['service'] is None and out.result['instances'] == [] and out.result['capacity'] is None
+    # Its instances are still asked for: a host without a service record may still hold some.
+    assert any('host=nowhere' in r['path'] for r in out.result['requests'])
