@@ -26,6 +26,13 @@ description:
     failed event of the instance action, the server's fault). The host stays disabled.
   - A migration counts as done when its instance has left the host and its migration record is final, that is
     when the source host has also finished its clean-up; then nova-compute on the emptied host can be stopped.
+  - With O(state=absent) and O(check_resource_providers=true), the task proves that the host's resource providers
+    in placement are gone or hold no allocation once the service record is deleted. Nova deletes them with the
+    service, but when placement refuses (a provider that still holds allocations, of a leaked migration or of an
+    instance nova records on another host) nova deletes the service all the same. A compute node that later
+    registers in another nova deployment with the same UUID would adopt that provider and its allocations.
+    A provider left with allocations fails the task, after the delete, naming the consumers and what to do; a
+    run after they are removed checks again. A provider left without allocations is returned with a warning.
 author:
   - openstack_ops maintainers (!UNKNOWN)
 requirements:
@@ -38,7 +45,8 @@ attributes:
   check_mode:
     support: full
     details: Reads as usual (the refusals happen in check mode too) and reports the service change and the
-      migrations it would make (status C(planned)) without making them.
+      migrations it would make (status C(planned)) without making them. With O(state=absent), the resource
+      providers are read and returned as they are, before any delete; they neither fail the task nor warn.
   diff_mode:
     support: full
     details: The service's status and disabled reason, and the number of instances on the host, before and
@@ -61,6 +69,19 @@ options:
         memory). The numbers come from the hypervisors of the compute API.
       - The scheduler also weighs aggregates, affinity, traits and disk, so passing this check does not
         promise that every migration is placed; failing it means some would not be.
+    type: bool
+    default: true
+  check_resource_providers:
+    description:
+      - With O(state=absent), read the host's resource providers in placement (service type C(placement) of
+        the catalog, with the same O(interface) and O(region_name)) before and after the delete, and fail when
+        one is left with allocations. See RV(resource_providers).
+      - The compute nodes of the host, as the hypervisors of the compute API list them before the delete,
+        give the providers (UUID and name). When the service record is already gone (a second run), or had no
+        compute node, the providers named like O(host) are read instead.
+      - Set it to V(false) only when placement cannot be reached from where the module runs, and check the
+        providers another way (C(openstack resource provider list --name HOST), then C(openstack resource
+        provider show --allocations UUID)).
     type: bool
     default: true
   concurrency:
@@ -98,7 +119,8 @@ options:
       - C(empty) - disabled, and no instance left on the host. See O(timeout), O(sleep) and O(delay) for the
         wait (O(delay) is waited before the first migration starts).
       - C(absent) - the service record is deleted. Refused while instances remain on the host. Stop
-        nova-compute on the host first; a running nova-compute registers again when it restarts.
+        nova-compute on the host first; a running nova-compute registers again when it restarts. See
+        O(check_resource_providers) for what is checked in placement after the delete.
     type: str
     required: true
     choices: [absent, disabled, empty, enabled]
@@ -111,6 +133,15 @@ notes:
     as their memory takes to copy. Set O(timeout) for the whole drain, not for one migration.
   - After a timeout, the migrations in flight go on in nova. A second run refuses while they are still
     running (their instances are in task C(migrating)) and moves the rest once they have ended.
+  - Placement is called with microversion 1.14 (placement of Queens or later), for the C(in_tree) filter; nova
+    deletes a provider tree leaves first, and a child provider that keeps allocations keeps its parent, so the
+    whole tree of each provider is read.
+    A hypervisor's C(id) is its compute node's UUID, which is the UUID of its resource provider, from compute
+    microversion 2.53.
+  - Once the service record is gone, the host's providers are found by name, the name being O(host). That
+    holds when the compute node's C(hypervisor_hostname) is the host, as with the fake driver; a provider named
+    otherwise (libvirt names it after the machine's host name, often an FQDN) is not found by a second run. A
+    run that deletes the service finds the providers by UUID and has no such limit.
 seealso:
   - module: openstack_ops.upgrade.nova_compute_info
 '''
@@ -148,11 +179,24 @@ EXAMPLES = r'''
     state: disabled
     disabled_reason: hardware check
 
+# Fails, after the delete, when placement keeps allocations on the host's resource provider.
 - name: Forget a retired compute host (nova-compute stopped, no instance left)
   openstack_ops.upgrade.nova_compute:
     auth: "{{ openstack_admin_auth }}"
     host: compute9
     state: absent
+  register: retired
+
+- name: Show what is left of it in placement (adopted by a compute node registering with the same UUID)
+  ansible.builtin.debug:
+    msg: "{{ retired.resource_providers | selectattr('exists') | map(attribute='uuid') | list }}"
+
+- name: Forget a retired compute host from a host that cannot reach placement
+  openstack_ops.upgrade.nova_compute:
+    auth: "{{ openstack_admin_auth }}"
+    host: compute9
+    state: absent
+    check_resource_providers: false
 '''
 
 RETURN = r'''
@@ -296,6 +340,35 @@ requests:
        status: 200}
     - {count: 1, method: PUT, path: /os-services/e81d66a4-ddd3-4aba-8a84-171d1cb4d339, service: compute,
        skipped: false, status: 200}
+resource_providers:
+  description: With O(state=absent) and O(check_resource_providers=true), the host's resource providers in
+    placement after the task (in check mode, as they are before it), each tree root first; an empty list
+    otherwise. Also in the failure when one is left with allocations.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    allocations:
+      description: The allocations against the provider, by consumer UUID, each the amounts by resource
+        class. Empty when the provider is gone.
+      type: dict
+    exists:
+      description: Whether placement still has the provider.
+      type: bool
+    name:
+      description: Name of the provider (the compute node's C(hypervisor_hostname)).
+      type: str
+    parent_provider_uuid:
+      description: UUID of the parent provider, null for a root (a compute node) and for a provider that is gone.
+      type: str
+    uuid:
+      description: UUID of the provider (for a root, the compute node's UUID).
+      type: str
+  sample:
+    - {allocations: {5b0e8f3a-2d7c-4b1e-9f6a-1c2d3e4f5a6b: {DISK_GB: 1, MEMORY_MB: 2048, VCPU: 1}}, exists: true,
+       name: compute1.example.org, parent_provider_uuid: null, uuid: 7d1c2b1e-3c59-4c46-9d4e-0b8f5e2a6c11}
+    - {allocations: {}, exists: true, name: compute1.example.org_pci_0000_81_00_0,
+       parent_provider_uuid: 7d1c2b1e-3c59-4c46-9d4e-0b8f5e2a6c11, uuid: 2f8e6a4d-1b3c-4e5f-8a9b-0c1d2e3f4a5b}
 service:
   description: The nova-compute service record of the host C(before) and C(after) the task (predicted in
     check mode; C(after) is null once deleted), each with C(id), C(binary), C(host), C(zone), C(status),
@@ -331,7 +404,16 @@ from ansible_collections.openstack_ops.upgrade.plugins.module_utils.nova import 
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.nova_drain import Drain, planned_migrations
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.openstack_api import (
     OPENSTACK_ARGUMENT_SPEC,
+    OpenStackError,
     Session,
+)
+from ansible_collections.openstack_ops.upgrade.plugins.module_utils.placement import (
+    AllocationsLeft,
+    PlacementClient,
+    allocations_left_message,
+    host_nodes,
+    survivors_warning,
+    with_allocations,
 )
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.waiter import WAIT_ARGUMENT_SPEC
 
@@ -341,6 +423,7 @@ def argument_spec():
     spec.update(copy.deepcopy(WAIT_ARGUMENT_SPEC))
     spec.update(
         check_capacity=dict(type='bool', default=True),
+        check_resource_providers=dict(type='bool', default=True),
         concurrency=dict(type='int', default=1),
         cpu_allocation_ratio=dict(type='float', default=1.0),
         disabled_reason=dict(type='str'),
@@ -408,7 +491,33 @@ def read_after(client, host):
     return find_service(client.compute_services(), host), client.servers_on_host(host)
 
 
-def run(module, client):
+def read_providers(placement, host, nodes, result=None):
+    """The host's resource providers; ``result`` is the task's result once the service was deleted."""
+    try:
+        return placement.host_providers(host, nodes)
+    except OpenStackError as exc:
+        if result is None:
+            exc.msg += (' Nothing was changed. Set check_resource_providers=false if placement cannot be reached '
+                        'from where the module runs.')
+        else:
+            exc.msg += (' The nova-compute service of %s was deleted; run the task again to check its resource '
+                        'providers.' % host)
+            exc.context.update(result)  # as a drain failure does: the service record, not the API's type
+        raise
+
+
+def check_providers(module, host, result):
+    """Fail when a provider of the host is left with allocations; warn when one is left without."""
+    providers = result['resource_providers']
+    left = with_allocations(providers)
+    if left:
+        raise AllocationsLeft(allocations_left_message(host, left, result['changed']), **result)
+    survivors = [provider for provider in providers if provider['exists']]
+    if survivors:
+        module.warn(survivors_warning(host, survivors))
+
+
+def run(module, client, placement=None):
     p = module.params
     host, state = p['host'], p['state']
     services = client.compute_services()
@@ -430,6 +539,13 @@ def run(module, client):
     if state == 'empty':
         result['capacity'] = check_drain(client, p, services, servers)
     action, predicted = plan_service(service, 'disabled' if state == 'empty' else state, p['disabled_reason'])
+    check_placement = state == 'absent' and p['check_resource_providers']
+    nodes, providers = None, []
+    if check_placement:
+        # Before the delete: the compute nodes are listed only while the service exists, and placement must be
+        # readable before anything changes.
+        nodes = host_nodes(client.hypervisors(), host) if service is not None else None
+        providers = read_providers(placement, host, nodes)
 
     apply(client, service, action)  # in check mode the session records it as skipped
     predicted_servers = servers
@@ -449,10 +565,14 @@ def run(module, client):
         before_state['instances'] = sorted(s['id'] for s in servers)
         after_state['instances'] = sorted(s['id'] for s in servers_after)
     result.update(service={'before': service, 'after': after}, instances_after=servers_after,
-                  changed=before_state != after_state)
+                  changed=before_state != after_state, resource_providers=providers)
     if module._diff:
         result['diff'] = {'before': dict(service_view(service), instances=len(servers)),
                           'after': dict(service_view(after), instances=len(servers_after))}
+    if check_placement and not module.check_mode:
+        if action is not None:
+            result['resource_providers'] = read_providers(placement, host, nodes, result)
+        check_providers(module, host, result)
     return result
 
 
@@ -462,7 +582,7 @@ def main():
     session = None
     try:
         session = Session.from_module(module)
-        result = run(module, NovaClient(session))
+        result = run(module, NovaClient(session), PlacementClient(session))
     except OpsError as exc:
         fail_from(module, exc, host=module.params['host'], requests=session.requests if session else [],
                   elapsed=round(time.monotonic() - started, 3))

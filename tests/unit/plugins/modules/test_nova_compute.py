@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from ansible.module_utils import basic
+
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils import openstack_api
 from ansible_collections.openstack_ops.upgrade.plugins.modules import nova_compute
 
@@ -13,7 +15,7 @@ from modrun import run_module  # noqa: E402 pylint: disable=wrong-import-order
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'module_utils'))
 from openstack_fake import (  # noqa: E402 pylint: disable=wrong-import-position
-    KEYSTONE, NO_VALID_HOST, PASSWORD, FakeCloud, server_id)
+    KEYSTONE, NO_VALID_HOST, PASSWORD, PLACEMENT, FakeCloud, hypervisor_id, server_id)
 
 AUTH = {'auth_url': KEYSTONE + '/v3', 'username': 'admin', 'password': PASSWORD, 'project_name': 'admin',
         'user_domain_name': 'Default', 'project_domain_name': 'Default'}
@@ -27,6 +29,13 @@ def fake(monkeypatch):
     cloud.add_compute('compute3')
     monkeypatch.setattr(openstack_api, 'open_url', cloud)
     return cloud
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda module, text: seen.append(text))
+    return seen
 
 
 def run(monkeypatch, check=False, diff=False, **args):
@@ -294,6 +303,183 @@ def test_delete_an_empty_host_then_nothing_to_do(fake, monkeypatch):
     assert out.result['diff']['after'] == {'exists': False, 'instances': 0}
     assert fake.service('compute1') is None
     assert run(monkeypatch, state='absent').result['changed'] is False
+
+
+# ---------------------------------------------------------------- absent: resource providers in placement
+
+RP1 = hypervisor_id('compute1')
+LEAKED = '0c8a1e9f-4b2d-4e6a-9c3f-5d7e8f9a0b1c'       # a migration consumer nova forgot
+
+
+@pytest.fixture
+def stopped(fake):
+    """compute1's nova-compute is stopped, as it is before its service is deleted."""
+    fake.service('compute1').update(state='down')
+    return fake
+
+
+def placement_requests(out):
+    return [(r['method'], r['path'], r['status']) for r in out.result['requests'] if r['service'] == 'placement']
+
+
+def test_delete_proves_the_resource_provider_gone(stopped, fake, monkeypatch, warnings):
+    out = run(monkeypatch, state='absent')
+    assert not out.failed, out.result['msg']
+    assert out.result['changed'] is True
+    assert out.result['resource_providers'] == [
+        {'uuid': RP1, 'name': 'compute1.example', 'exists': False, 'parent_provider_uuid': None, 'allocations': {}}]
+    # read before the delete (placement readable), then after it (gone)
+    assert placement_requests(out) == [
+        ('GET', '/resource_providers/%s' % RP1, 200), ('GET', '/resource_providers?in_tree=%s' % RP1, 200),
+        ('GET', '/resource_providers/%s/allocations' % RP1, 200), ('GET', '/resource_providers/%s' % RP1, 404)]
+    assert 'placement 1.14' in fake.microversions
+    assert warnings == []
+
+
+def test_delete_fails_when_the_resource_provider_keeps_allocations(stopped, fake, monkeypatch, warnings):
+    fake.allocate(RP1, LEAKED, VCPU=2, MEMORY_MB=2048)
+    out = run(monkeypatch, state='absent')
+    assert out.failed
+    assert out.result['msg'] == (
+        'The nova-compute service of compute1 was deleted, but nova left its resource provider(s) in placement with '
+        'allocations: compute1.example (%s) holds those of 1 consumer(s): %s (MEMORY_MB=2048, VCPU=2). A compute '
+        'node registering in another nova deployment with the same UUID adopts the provider with these allocations. '
+        'Move or delete the consumers that are instances (openstack server show <consumer>); delete the allocations '
+        'that are leaked (openstack resource provider allocation delete %s deletes all the allocations of that '
+        'consumer; openstack --os-placement-api-version 1.12 resource provider allocation unset --provider %s %s '
+        'only those on this provider); then run the task again.' % (RP1, LEAKED, LEAKED, RP1, LEAKED))
+    assert out.result['changed'] is True
+    assert fake.service('compute1') is None
+    assert out.result['service']['after'] is None
+    assert out.result['resource_providers'] == [
+        {'uuid': RP1, 'name': 'compute1.example', 'exists': True, 'parent_provider_uuid': None,
+         'allocations': {LEAKED: {'MEMORY_MB': 2048, 'VCPU': 2}}}]
+    assert_no_secret(out)
+
+    # the operator deletes the leaked allocation: the re-run finds the provider by name, without allocations
+    fake.providers[RP1].update(name='compute1', allocations={})
+    again = run(monkeypatch, state='absent')
+    assert not again.failed, again.result['msg']
+    assert again.result['changed'] is False
+    assert again.result['resource_providers'][0]['exists'] is True
+    assert placement_requests(again)[0] == ('GET', '/resource_providers?name=compute1', 200)
+    assert len(warnings) == 1
+
+
+def test_a_child_provider_with_allocations_keeps_the_tree(fake, monkeypatch):
+    child = fake.add_provider('compute1.example_pci_0000_81_00_0', parent=RP1)
+    fake.allocate(child, LEAKED, CUSTOM_PCI_10DE_1EB8=1)
+    out = run(monkeypatch, state='absent')
+    assert out.failed
+    assert [(p['name'], p['exists'], p['parent_provider_uuid']) for p in out.result['resource_providers']] == [
+        ('compute1.example', True, None), ('compute1.example_pci_0000_81_00_0', True, RP1)]
+    assert 'compute1.example_pci_0000_81_00_0 (%s) holds those of 1 consumer(s): %s (CUSTOM_PCI_10DE_1EB8=1)' \
+        % (child, LEAKED) in out.result['msg']
+
+
+def test_a_provider_left_without_allocations_is_returned_with_a_warning(stopped, fake, monkeypatch, warnings):
+    # placement refused the delete (a child was being created meanwhile, say) and the child went away since
+    original = fake._delete_os_services
+
+    def delete_leaving_the_provider(segs, params, body, headers):
+        kept = dict(fake.providers)
+        answer = original(segs, params, body, headers)
+        fake.providers = kept
+        return answer
+    fake._delete_os_services = delete_leaving_the_provider
+    out = run(monkeypatch, state='absent')
+    assert not out.failed, out.result['msg']
+    assert out.result['changed'] is True
+    assert out.result['resource_providers'] == [
+        {'uuid': RP1, 'name': 'compute1.example', 'exists': True, 'parent_provider_uuid': None, 'allocations': {}}]
+    assert warnings == [
+        'Resource provider(s) of compute1 survived in placement without allocations: compute1.example (%s). A '
+        'nova-compute that registers with the same compute node UUID (its compute_id file) adopts them, with their '
+        'aggregates and traits; one with another UUID fails on the name and its node is never scheduled: delete them '
+        'first (openstack resource provider delete <uuid>, children first).' % RP1]
+
+
+def test_service_already_absent_and_a_leftover_provider_with_allocations_fails(fake, monkeypatch):
+    del fake.services[fake.service('compute1')['id']]
+    left = fake.add_provider('compute1', allocations={LEAKED: {'VCPU': 1}})
+    out = run(monkeypatch, state='absent')
+    assert out.failed
+    assert out.result['msg'].startswith(
+        'The nova-compute service of compute1 is gone, but resource provider(s) of it remain in placement with '
+        'allocations: compute1 (%s) holds those of 1 consumer(s): %s (VCPU=1).' % (left, LEAKED))
+    assert out.result['changed'] is False
+    assert calls(fake, 'DELETE') == []
+    assert out.result['resource_providers'][0]['allocations'] == {LEAKED: {'VCPU': 1}}
+    # no hypervisor listing without a service: the providers are found by name
+    assert not [r for r in out.result['requests'] if r['path'].startswith('/os-hypervisors')]
+
+
+def test_service_already_absent_and_no_provider_changes_nothing(fake, monkeypatch, warnings):
+    del fake.services[fake.service('compute1')['id']]
+    out = run(monkeypatch, state='absent')
+    assert not out.failed and out.result['changed'] is False
+    assert out.result['resource_providers'] == []
+    assert placement_requests(out) == [('GET', '/resource_providers?name=compute1', 200)]
+    assert warnings == []
+
+
+def test_the_placement_check_can_be_switched_off(fake, monkeypatch):
+    fake.allocate(RP1, LEAKED, VCPU=1)
+    out = run(monkeypatch, state='absent', check_resource_providers=False)
+    assert not out.failed and out.result['changed'] is True
+    assert out.result['resource_providers'] == []
+    assert not [url for dummy, url in fake.log if url.startswith(PLACEMENT)]
+    assert not [r for r in out.result['requests'] if r['path'].startswith('/os-hypervisors')]
+
+
+def test_other_states_return_no_provider_and_ask_placement_nothing(fake, monkeypatch):
+    out = run(monkeypatch, state='disabled')
+    assert out.result['resource_providers'] == []
+    assert not [url for dummy, url in fake.log if url.startswith(PLACEMENT)]
+
+
+def test_delete_in_check_mode_reports_the_providers_as_they_are(stopped, fake, monkeypatch, warnings):
+    fake.allocate(RP1, LEAKED, VCPU=1)
+    out = run(monkeypatch, state='absent', check=True)
+    assert not out.failed, out.result['msg']
+    assert out.result['changed'] is True
+    assert calls(fake, 'DELETE') == []
+    assert [r['skipped'] for r in out.result['requests'] if r['method'] == 'DELETE'] == [True]
+    assert out.result['resource_providers'] == [
+        {'uuid': RP1, 'name': 'compute1.example', 'exists': True, 'parent_provider_uuid': None,
+         'allocations': {LEAKED: {'VCPU': 1}}}]
+    assert warnings == []
+    assert fake.service('compute1') is not None and RP1 in fake.providers
+
+
+def test_placement_missing_from_the_catalog_refuses_before_the_delete(fake, monkeypatch):
+    fake.catalog = [entry for entry in fake.catalog if entry['type'] != 'placement']
+    out = run(monkeypatch, state='absent')
+    assert out.failed
+    assert out.result['msg'] == (
+        'The service catalog has no public endpoint of placement; it offers: no endpoint of that type. Check '
+        'interface and region_name. Nothing was changed. Set check_resource_providers=false if placement cannot '
+        'be reached from where the module runs.')
+    assert calls(fake, 'DELETE') == []
+    assert fake.service('compute1') is not None
+
+
+def test_placement_failing_after_the_delete_says_the_service_is_gone(fake, monkeypatch):
+    original = fake._placement
+
+    def failing_after_the_delete(url, method, parts, params, headers):
+        if calls(fake, 'DELETE'):
+            return fake._error(url, 503, {'errors': [{'status': 503, 'title': 'Service Unavailable',
+                                                      'detail': 'The server is currently unavailable.'}]})
+        return original(url, method, parts, params, headers)
+    fake._placement = failing_after_the_delete
+    out = run(monkeypatch, state='absent')
+    assert out.failed
+    assert out.result['msg'] == (
+        'The placement API answered GET /resource_providers/%s with HTTP 503: The server is currently unavailable. '
+        'The nova-compute service of compute1 was deleted; run the task again to check its resource providers.'
+        % RP1)
+    assert out.result['changed'] is True and out.result['service']['after'] is None
 
 
 # ---------------------------------------------------------------- secrets
