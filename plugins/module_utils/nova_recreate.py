@@ -28,7 +28,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.errors import OpsError
-from ansible_collections.openstack_ops.upgrade.plugins.module_utils.nova import NovaClient
+from ansible_collections.openstack_ops.upgrade.plugins.module_utils.nova import NovaClient, parse_server
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.openstack_api import Session
 from ansible_collections.openstack_ops.upgrade.plugins.module_utils.waiter import WaitTimeout, wait_for
 
@@ -62,24 +62,15 @@ def _int(value, default=0):
 # ---------------------------------------------------------------- instances
 
 def parse_instance(item):
-    """One server of ``GET /servers/{id}`` or ``/servers/detail`` at 2.74 (admin)."""
-    flavor = item.get('flavor') or {}
+    """One server of ``GET /servers/{id}`` or ``/servers/detail`` at 2.74 (admin): nova's parse_server and
+    what a re-creation needs besides."""
     image = item.get('image')
-    fault = item.get('fault') or {}
-    return {
-        'id': item.get('id'),
-        'name': item.get('name'),
-        'status': item.get('status'),
-        'task_state': item.get('OS-EXT-STS:task_state'),
-        'host': item.get('OS-EXT-SRV-ATTR:host'),
-        'project_id': item.get('tenant_id'),
-        'flavor': flavor.get('original_name'),
-        # "" for an instance booted from a volume
-        'image': image.get('id') if isinstance(image, dict) else (image or None),
-        'metadata': dict(item.get('metadata') or {}),
-        'key_name': item.get('key_name'),
-        'fault': fault.get('message'),
-    }
+    return dict(parse_server(item),
+                project_id=item.get('tenant_id'),
+                # "" for an instance booted from a volume
+                image=image.get('id') if isinstance(image, dict) else (image or None),
+                metadata=dict(item.get('metadata') or {}),
+                key_name=item.get('key_name'))
 
 
 def instance_view(instance):
@@ -223,17 +214,7 @@ class RegionSession(Session):
         super().__init__(auth, **kwargs)
         if trail is not None:
             self.requests = trail
-
-    def _record(self, service, method, path, status, skipped=False):
-        region = self.region_name
-        if method == 'GET':
-            for entry in self.requests:
-                if (entry.get('region'), entry['service'], entry['method'], entry['path'], entry['status']) == \
-                        (region, service, method, path, status):
-                    entry['count'] += 1
-                    return
-        self.requests.append({'region': region, 'service': service, 'method': method, 'path': path,
-                              'status': status, 'count': 1, 'skipped': skipped})
+        self.audit_context = {'region': self.region_name}
 
 
 class RecreateClient(NovaClient):

@@ -286,6 +286,8 @@ class Session(object):
         self.check_mode = check_mode
         self.opener = opener or open_url
         self.requests = []
+        # Added to every audit entry (a subclass's region, for example).
+        self.audit_context = {}
         self.token = None
         self.catalog = None
         self.project = None
@@ -305,14 +307,15 @@ class Session(object):
         return mask_text(text, [self.auth.get('password'), self.token])
 
     def _record(self, service, method, path, status, skipped=False):
+        # audit_context (such as a region) is part of every entry and of what
+        # makes two identical GETs one entry.
+        key = dict(self.audit_context, service=service, method=method, path=path, status=status)
         if method == 'GET':
             for entry in self.requests:
-                if (entry['service'], entry['method'], entry['path'], entry['status']) == \
-                        (service, method, path, status):
+                if all(entry.get(k) == v for k, v in key.items()):
                     entry['count'] += 1
                     return
-        self.requests.append({'service': service, 'method': method, 'path': path, 'status': status,
-                              'count': 1, 'skipped': skipped})
+        self.requests.append(dict(key, count=1, skipped=skipped))
 
     # -- HTTP
 
