@@ -534,8 +534,11 @@ def run(module, client, placement=None):
             'Empty it first (state=empty).' % (host, len(servers), describe_instances(servers)),
             instances_after=servers)
     if state == 'absent' and service is not None and service['state'] == 'up':
-        module.warn('nova-compute on %s still reports up; unless it is stopped, it registers again when it '
-                    'restarts.' % host)
+        # Nova counts a service up until service_down_time (60 s by default) has passed since its last report:
+        # one stopped a moment ago is still up, and a service that still runs registers again.
+        module.warn('nova counts nova-compute on %s up (its last report: %s): it was stopped less than '
+                    'service_down_time (60 s by default) ago, or it still runs. If it runs, stop it: it registers '
+                    'again and the host comes back in this deployment.' % (host, service.get('updated_at') or 'unknown'))
     if state == 'empty':
         result['capacity'] = check_drain(client, p, services, servers)
     action, predicted = plan_service(service, 'disabled' if state == 'empty' else state, p['disabled_reason'])

@@ -305,6 +305,19 @@ def test_delete_an_empty_host_then_nothing_to_do(fake, monkeypatch):
     assert run(monkeypatch, state='absent').result['changed'] is False
 
 
+def test_delete_of_a_service_still_counted_up_says_why_it_may_be(fake, monkeypatch, warnings):
+    # Stopped a moment ago: nova still counts it up (service_down_time); the record is deleted, with a warning
+    # that names its last report and what to do if it runs.
+    fake.service('compute1').update(updated_at='2026-12-02T01:10:00.000000')
+    out = run(monkeypatch, state='absent')
+    assert not out.failed, out.result['msg']
+    assert out.result['changed'] is True and fake.service('compute1') is None
+    assert warnings == [
+        'nova counts nova-compute on compute1 up (its last report: 2026-12-02T01:10:00.000000): it was stopped less '
+        'than service_down_time (60 s by default) ago, or it still runs. If it runs, stop it: it registers again '
+        'and the host comes back in this deployment.']
+
+
 # ---------------------------------------------------------------- absent: resource providers in placement
 
 RP1 = hypervisor_id('compute1')
