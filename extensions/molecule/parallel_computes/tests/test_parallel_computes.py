@@ -96,17 +96,45 @@ def test_every_instance_was_recreated_in_the_new_deployment_and_is_active():
 def test_the_report_gives_every_workloads_fate():
     report = result('pc-report')
     assert report['new_deployment_hosts'] == list(COMPUTES) and report['old_deployment_hosts'] == []
+    # cmp2's method comes from its host_vars (the operator's hook), the others' from the default.
+    assert report['methods'] == {'cmp1': 'recreate', 'cmp2': 'hook', 'cmp3': 'recreate'}, report['methods']
     fates = {f['host']: f for f in report['this_run']}
-    # cmp1 (emptied by the failed run 3) had nothing left; cmp2 went by live migration to cmp3, the last old
-    # host, whose instances (its own and those it took) were re-created in the new deployment.
-    assert fates['cmp2']['emptied_by'] == 'live-migration'
-    assert all(i['fate'] == 'completed' and i['to'] == 'cmp3' for i in fates['cmp2']['instances']), fates['cmp2']
-    assert fates['cmp3']['emptied_by'] == 'recreate'
+    # cmp1 (emptied by the failed run 4) had nothing left to move; cmp2 (live migration off) went by the hook;
+    # cmp3, the last old host, had no other old host to live-migrate to: its instances were re-created.
+    assert fates['cmp1']['emptied_by'] is None and fates['cmp1']['instances'] == [], fates['cmp1']
+    assert fates['cmp2']['emptied_by'] == 'hook' and fates['cmp2']['live_migrate'] is False, fates['cmp2']
+    assert fates['cmp2']['instances'] and all(i['fate'] == 'hook' for i in fates['cmp2']['instances'])
+    assert fates['cmp3']['emptied_by'] == 'recreate' and fates['cmp3']['live_migrate'] is True, fates['cmp3']
     recreated = fates['cmp3']['instances']
-    assert len(recreated) == INSTANCES and all(i['fate'] == 'recreated' and i['twin'] for i in recreated), recreated
+    assert recreated and all(i['fate'] == 'recreated' and i['twin'] for i in recreated), recreated
+    # Each of the six went one way or the other, once.
+    moved = [i['id'] for i in fates['cmp2']['instances'] + recreated]
+    assert len(moved) == len(set(moved)) == INSTANCES, moved
     assert all(f['left'] == [] for f in fates.values())
     now = {(h['host'], h['region']): h for h in report['hosts_now']}
     assert sorted(h for h, r in now if r == NEW) == list(COMPUTES) and not [k for k in now if k[1] == OLD]
+
+
+def test_the_hook_told_each_owner_and_moved_each_instance_of_cmp2_once():
+    # What was on cmp2 when the operator's run began (after run 4 had moved cmp1's instances away).
+    on_cmp2 = {i['id']: i['name'] for i in snapshot('pc-run4')[('cmp2', OLD)]['instances']}
+    assert on_cmp2
+    with open(os.path.join(labtest.RESULTS, 'pc-hook-ledger.txt')) as handle:
+        lines = [line.split() for line in handle if line.strip()]
+    told = [tuple(line[1:]) for line in lines if line[0] == 'told']
+    moved = [tuple(line[1:]) for line in lines if line[0] == 'moved']
+    assert sorted(told) == sorted((i, n, 'cmp2') for i, n in on_cmp2.items()), told
+    assert sorted(m[0] for m in moved) == sorted(on_cmp2), moved
+    # Each owner was told before the instance moved.
+    for original, twin in moved:
+        assert lines.index(['told', original, on_cmp2[original], 'cmp2']) < lines.index(['moved', original, twin])
+    # Each twin is in the new deployment, ACTIVE, under the original's name, marked with its original.
+    twins = dict(labtest.sql("SELECT instance_uuid, value FROM nova2.instance_metadata WHERE deleted = 0 "
+                             "AND `key` = '%s'" % MARKER))
+    active = {i['id']: i for node in COMPUTES for i in compute_info(NEW, node)['instances']}
+    for original, twin in moved:
+        assert twins.get(twin) == original, (twin, original)
+        assert active[twin]['status'] == 'ACTIVE' and active[twin]['name'] == on_cmp2[original]
 
 
 def test_the_probe_saw_each_original_until_its_twin_was_active_and_none_lost():
@@ -175,8 +203,28 @@ def test_run2_nothing_to_recreate_on_refused_for_cmp1_before_it_changed():
     assert snap[('cmp1', NEW)]['status'] is None
 
 
-def test_run3_compute_not_up_in_the_new_deployment_left_cmp1_empty_and_out_of_the_old():
-    snap, out = snapshot('pc-run3'), output('pc-run3')
+def test_run3_method_none_left_every_instance_where_it_was_and_reported_each():
+    snap, run = snapshot('pc-run3'), result('pc-run3')
+    assert run['rc'] == 0, run['output_tail']
+    for node in COMPUTES:
+        old = snap[(node, OLD)]
+        # Not disabled: none moves nothing, so the host keeps taking new instances in the old deployment.
+        assert old['status'] == 'enabled' and old['state'] == 'up', old
+        assert len(old['instances']) == INSTANCES_PER_HOST and all(i['status'] == 'ACTIVE' for i in old['instances'])
+        assert snap[(node, NEW)]['status'] is None
+        assert run['releases'][node].endswith(FROM)
+    report = result('pc-none-report')
+    assert report['methods'] == {n: 'none' for n in COMPUTES}, report['methods']
+    assert report['new_deployment_hosts'] == [] and report['old_deployment_hosts'] == list(COMPUTES)
+    for fate in report['this_run']:
+        on_host = {i['id'] for i in snap[(fate['host'], OLD)]['instances']}
+        assert fate['emptied_by'] is None and fate['live_migrate'] is False, fate
+        assert {i['id'] for i in fate['instances']} == on_host and all(i['fate'] == 'left' for i in fate['instances'])
+        assert {i['id'] for i in fate['left']} == on_host
+
+
+def test_run4_compute_not_up_in_the_new_deployment_left_cmp1_empty_and_out_of_the_old():
+    snap, out = snapshot('pc-run4'), output('pc-run4')
     assert 'cmp1 did not come up in the new deployment (RegionTwo, on %s) within 40 s' % TO in out, out[-3000:]
     assert 'the new deployment has no nova-compute service on it' in out, out[-3000:]
     assert snap[('cmp1', OLD)]['status'] is None and snap[('cmp1', OLD)]['instances'] == []
