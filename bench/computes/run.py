@@ -128,7 +128,8 @@ def analyse(tasks, probe, hosts, strategy):
         'finish_seconds': seconds([t for t in tasks if t['play'] == spec['finish_play']]),
         'per_host': per_host,
         'per_host_mean_seconds': round(sum(by_host) / len(by_host), 1) if by_host else None,
-        'live_migrations': probe['host_moves'],
+        'live_migrations': live_migrations(probe),
+        'probe_host_moves': probe['host_moves'],
         'recreated': len(probe.get('recreated') or []),
         'instances': probe['instances_at_start'],
         'instances_lost': len(probe['lost']),
@@ -140,6 +141,16 @@ def analyse(tasks, probe, hosts, strategy):
     if spec['controller_play']:
         result['controllers_seconds'] = seconds([t for t in tasks if t['play'] == spec['controller_play']])
     return result
+
+
+def live_migrations(probe):
+    """Moves from one compute host to another seen by the probe. Its host_moves also counts a twin's first
+    host after BUILD (none -> host), which is not a migration."""
+    moves = 0
+    for entry in probe['instances'].values():
+        hosts = [h['host'] for h in entry['hosts']]
+        moves += sum(1 for before, after in zip(hosts, hosts[1:]) if before and after)
+    return moves
 
 
 def meminfo():
