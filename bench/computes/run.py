@@ -111,8 +111,10 @@ def analyse(tasks, probe, hosts, strategy):
     for i in range(1, hosts + 1):
         name = 'cmp%d' % i
         mine = [t for t in tasks if t['play'] == spec['compute_play'] and t['host'] == name]
-        drain = [t for t in mine if spec['drain_task'] in t['task']]
-        recreate = [t for t in mine if spec['recreate_task'] and spec['recreate_task'] in t['task']]
+        # A skipped task is not a drain (or re-creation) of 0 s: none happened.
+        ran = [t for t in mine if t.get('status') != 'skipped']
+        drain = [t for t in ran if spec['drain_task'] in t['task']]
+        recreate = [t for t in ran if spec['recreate_task'] and spec['recreate_task'] in t['task']]
         stop = [t for t in mine if spec['stop_task'] in t['task']]
         up = [t for t in mine if spec['up_task'] in t['task']]
         per_host[name] = {
